@@ -1,0 +1,46 @@
+"""Typer application behind the `ddpg-robot` console script.
+
+Each command parses its options, calls the library and prints. User errors
+(`DDPGRobotError`) become one line on stderr and exit code 2; no algorithm code lives here.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+
+import typer
+
+from ddpg_robot.errors import DDPGRobotError
+
+app = typer.Typer(
+    name="ddpg-robot",
+    help="Train DDPG policies for MuJoCo robots and ship them as ONNX controllers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Train DDPG policies for MuJoCo robots and ship them as ONNX controllers."""
+
+
+@app.command()
+def version() -> None:
+    """Print the versions of ddpg-robot and the libraries it runs on (for bug reports)."""
+    for dist in ("ddpg-robot", "torch", "mujoco", "gymnasium", "onnx", "onnxruntime", "numpy"):
+        try:
+            typer.echo(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            typer.echo(f"{dist} (not installed)")
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning user errors into one clear line."""
+    try:
+        app()
+    except DDPGRobotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,210 @@
+"""Every hyperparameter of a training run, its per-environment presets, and validation.
+
+Stdlib only: the CLI, the trainer and the checkpoint all read the same dataclass, and
+`config.json` in a run directory is exactly `dataclasses.asdict(TrainConfig)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ddpg_robot.errors import ConfigError
+
+NOISE_KINDS = ("ou", "gaussian", "none")
+ACTION_BOUNDS = ("tanh", "invert-gradients")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """A complete, resolved training configuration (the generic defaults)."""
+
+    env_id: str = "HalfCheetah-v4"
+    """Gymnasium id of an environment with a bounded Box action space."""
+    total_steps: int = 1_000_000
+    """Environment steps to train for (one learner update per step after `learning_starts`)."""
+    seed: int = 0
+    """Seeds torch, the env, the exploration noise and the replay sampling."""
+    noise: str = "ou"
+    """Exploration noise: `ou` (time-correlated Ornstein-Uhlenbeck), `gaussian` or `none`."""
+    noise_sigma: float = 0.2
+    """Noise scale in [-1, 1] action units (OU sigma, or the Gaussian's std)."""
+    noise_theta: float = 0.15
+    """OU mean-reversion rate; with `noise_dt` it sets the correlation time 1/(theta*dt) steps."""
+    noise_dt: float = 1e-2
+    """OU integration step (dimensionless, as in the DDPG paper's implementation)."""
+    action_bound: str = "tanh"
+    """How the actor stays in bounds: `tanh` head, or a linear head with `invert-gradients`."""
+    learning_starts: int = 10_000
+    """Uniform-random steps that fill the buffer before the first update."""
+    batch_size: int = 256
+    """Transitions per learner update."""
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Hidden layer widths of both the actor and the critic."""
+    lr_actor: float = 3e-4
+    """Adam learning rate of the actor."""
+    lr_critic: float = 3e-4
+    """Adam learning rate of the critic."""
+    gamma: float = 0.99
+    """Discount factor per environment step."""
+    tau: float = 0.005
+    """Polyak rate: target <- tau * online + (1 - tau) * target after every update."""
+    buffer_size: int = 1_000_000
+    """Replay buffer capacity in transitions."""
+    eval_every: int = 10_000
+    """Evaluate the deterministic policy every this many env steps (0 = never)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation."""
+    checkpoint_every: int = 50_000
+    """Write `checkpoints/last.pt` every this many env steps (0 = only at the end)."""
+    save_buffer: bool = True
+    """Store the replay buffer in checkpoints so a resumed run continues exactly."""
+    device: str = "auto"
+    """`auto` (CUDA when available), `cpu` or `cuda`."""
+
+    def validate(self) -> TrainConfig:
+        """Raise `ConfigError` naming the first invalid field; return self for chaining."""
+        positive_ints = ("total_steps", "batch_size", "buffer_size", "eval_episodes")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
+        for name in ("learning_starts", "eval_every", "checkpoint_every", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{_flag(name)} must be an integer >= 0, got {value!r}")
+        for name in ("lr_actor", "lr_critic", "noise_theta", "noise_dt"):
+            value = getattr(self, name)
+            if not _is_real(value) or not value > 0:
+                raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
+        if not _is_real(self.noise_sigma) or self.noise_sigma < 0:
+            raise ConfigError(f"--noise-sigma must be >= 0, got {self.noise_sigma!r}")
+        if not _is_real(self.gamma) or not 0 <= self.gamma < 1:
+            raise ConfigError(f"--gamma must be in [0, 1), got {self.gamma!r}")
+        if not _is_real(self.tau) or not 0 < self.tau <= 1:
+            raise ConfigError(f"--tau must be in (0, 1], got {self.tau!r}")
+        if not self.hidden_sizes or any(
+            not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in self.hidden_sizes
+        ):
+            raise ConfigError(
+                f"--hidden-sizes must be positive integers like 256,256, got {self.hidden_sizes!r}"
+            )
+        for name, allowed in (
+            ("noise", NOISE_KINDS),
+            ("action_bound", ACTION_BOUNDS),
+            ("device", DEVICES),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(
+                    f"{_flag(name)} must be one of {', '.join(allowed)}, got {value!r}"
+                )
+        if not isinstance(self.env_id, str) or not self.env_id:
+            raise ConfigError("the environment id must be a non-empty string like HalfCheetah-v4")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        data = dataclasses.asdict(self)
+        data["hidden_sizes"] = list(self.hidden_sizes)
+        return data
+
+
+# Per-family overrides of the generic defaults, keyed by the id without its version suffix,
+# so HalfCheetah-v4 and HalfCheetah-v5 share one entry. Only settings that were measured to
+# matter are overridden (DESIGN §5: learning rates decide InvertedPendulum).
+PRESETS: dict[str, dict[str, Any]] = {
+    "InvertedPendulum": {
+        "total_steps": 20_000,
+        "learning_starts": 1_000,
+        "lr_actor": 1e-3,
+        "lr_critic": 1e-3,
+        "eval_every": 2_000,
+        "checkpoint_every": 5_000,
+        "buffer_size": 100_000,
+    },
+    "InvertedDoublePendulum": {
+        "total_steps": 100_000,
+        "learning_starts": 5_000,
+        "lr_actor": 1e-4,
+        "lr_critic": 1e-3,
+        "eval_every": 5_000,
+        "checkpoint_every": 10_000,
+    },
+    "Reacher": {
+        "total_steps": 200_000,
+        "learning_starts": 5_000,
+        "lr_actor": 1e-3,
+        "lr_critic": 1e-3,
+    },
+    "Swimmer": {"total_steps": 1_000_000, "gamma": 0.9999},
+    "HalfCheetah": {"total_steps": 1_000_000},
+    "Hopper": {"total_steps": 1_000_000},
+    "Walker2d": {"total_steps": 1_000_000},
+    "Ant": {"total_steps": 1_000_000},
+    "Humanoid": {"total_steps": 1_000_000},
+}
+
+
+def env_family(env_id: str) -> str:
+    """`HalfCheetah-v4` -> `HalfCheetah` (namespaces such as `gymnasium/` are dropped)."""
+    name = env_id.rsplit("/", 1)[-1]
+    return name.rsplit("-v", 1)[0]
+
+
+def preset_for(env_id: str) -> dict[str, Any]:
+    """The overrides this package applies to `env_id` on top of the generic defaults."""
+    return dict(PRESETS.get(env_family(env_id), {}))
+
+
+def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Generic defaults < per-env preset < `overrides` (config file, then flags); validated."""
+    values: dict[str, Any] = {"env_id": env_id, **preset_for(env_id), **(overrides or {})}
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)}; valid names are {', '.join(sorted(known))}"
+        )
+    if "hidden_sizes" in values:
+        values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
+    return TrainConfig(**values).validate()
+
+
+def parse_hidden_sizes(value: Any) -> tuple[int, ...]:
+    """Accept `"256,256"`, `[256, 256]` or `(256, 256)`; raise `ConfigError` otherwise."""
+    try:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            sizes = tuple(int(p) for p in parts)
+        else:
+            sizes = tuple(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--hidden-sizes must look like 256,256, got {value!r}") from None
+    if not sizes or any(not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in sizes):
+        raise ConfigError(f"--hidden-sizes must be positive integers like 256,256, got {value!r}")
+    return sizes
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+__all__ = [
+    "ACTION_BOUNDS",
+    "DEVICES",
+    "NOISE_KINDS",
+    "PRESETS",
+    "TrainConfig",
+    "env_family",
+    "parse_hidden_sizes",
+    "preset_for",
+    "resolve_config",
+]

@@ -1,0 +1,141 @@
+"""One DDPG update from a batch: critic step, actor step (as the chain rule), Polyak update.
+
+The learner never touches an environment: it sees only `Batch`es, so it can be tested on
+hand-made transitions and reused by any loop. docs/algorithm.md explains the actor step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ddpg_robot.buffer import Batch
+
+ActionGradTransform = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""(dQ/da of shape (B, act_dim), actions (B, act_dim)) -> edited dQ/da of the same shape."""
+
+
+class DDPGLearner:
+    """Owns the online and target networks and their optimisers.
+
+    `action_grad_transform` is the one place where dQ/da may be edited before it is pushed
+    through the actor; inverting gradients (Hausknecht & Stone 2016) plugs in there.
+    """
+
+    def __init__(
+        self,
+        actor: nn.Module,
+        critic: nn.Module,
+        *,
+        lr_actor: float = 3e-4,
+        lr_critic: float = 3e-4,
+        gamma: float = 0.99,
+        tau: float = 0.005,
+        action_grad_transform: ActionGradTransform | None = None,
+    ) -> None:
+        self.actor = actor
+        self.critic = critic
+        self.actor_target = copy.deepcopy(actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(critic).requires_grad_(False)
+        self.actor_optimizer = torch.optim.Adam(actor.parameters(), lr=lr_actor)
+        self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=lr_critic)
+        self.gamma = gamma
+        self.tau = tau
+        self.action_grad_transform = action_grad_transform
+        self.num_updates = 0
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """Critic step, then actor step on the updated critic, then both Polyak updates."""
+        critic_metrics = self.critic_step(batch)
+        actor_metrics = self.actor_step(batch.obs)
+        self.polyak_update()
+        self.num_updates += 1
+        return {k: float(v) for k, v in {**critic_metrics, **actor_metrics}.items()}
+
+    @torch.no_grad()
+    def td_target(self, batch: Batch) -> torch.Tensor:
+        """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), shape (B,).
+
+        Only `terminated` stops bootstrapping: a time-limit truncation is stored with
+        terminated = 0, so its target still includes the value of the next state.
+        """
+        next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))  # (B,)
+        return batch.rewards + self.gamma * (1.0 - batch.terminated) * next_q
+
+    def critic_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One Adam step on the mean squared Bellman error."""
+        y = self.td_target(batch)  # (B,)
+        q = self.critic(batch.obs, batch.actions)  # (B,)
+        loss = F.mse_loss(q, y)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_optimizer.step()
+        return {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
+
+    def action_value_gradient(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """dQ(s, a)/da at the given actions, and Q(s, a); both detached, shapes (B, act_dim), (B,).
+
+        `torch.autograd.grad` with `actions` as the only input computes the gradient with
+        respect to the actions alone: no gradient is computed for, or stored on, any
+        critic weight, so an actor step can never move the critic.
+        """
+        actions = actions.detach().requires_grad_(True)
+        q = self.critic(obs, actions)  # (B,)
+        # Samples are independent, so d(sum_b Q_b)/da_b = dQ_b/da_b.
+        (dq_da,) = torch.autograd.grad(q.sum(), actions)
+        return dq_da, q.detach()
+
+    def actor_step(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Ascend Q(s, mu(s)) by the chain rule: grad_theta = -(1/B) sum_b dQ/da_b . dmu_b/dtheta.
+
+        Equal to autograd of -mean Q(s, mu(s)) w.r.t. the actor weights
+        (tests/test_learner.py::test_chain_rule_actor_gradient_matches_autograd).
+        """
+        actions = self.actor(obs)  # (B, act_dim), still attached to the actor's graph
+        dq_da, q = self.action_value_gradient(obs, actions)
+        if self.action_grad_transform is not None:
+            dq_da = self.action_grad_transform(dq_da, actions.detach())
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        actions.backward(gradient=-dq_da / obs.shape[0])
+        self.actor_optimizer.step()
+        return {"actor_loss": -q.mean()}
+
+    @torch.no_grad()
+    def polyak_update(self) -> None:
+        """target <- tau * online + (1 - tau) * target, for both networks' parameters.
+
+        Buffers (action bounds, normalisation statistics) are copied, not averaged: they are
+        not learned, and the target must see observations exactly as the online net does.
+        """
+        for online, target in ((self.actor, self.actor_target), (self.critic, self.critic_target)):
+            target_params = list(target.parameters())
+            torch._foreach_lerp_(target_params, list(online.parameters()), self.tau)
+            for target_buffer, online_buffer in zip(target.buffers(), online.buffers()):
+                target_buffer.copy_(online_buffer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "actor_target": self.actor_target.state_dict(),
+            "critic_target": self.critic_target.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "num_updates": self.num_updates,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.actor_target.load_state_dict(state["actor_target"])
+        self.critic_target.load_state_dict(state["critic_target"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.num_updates = int(state["num_updates"])

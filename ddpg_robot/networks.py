@@ -1,0 +1,83 @@
+"""The actor mu(s) and the critic Q(s, a).
+
+Action bounds live in `register_buffer`s, so a checkpoint or an ONNX export of the actor
+carries them: nothing outside the module needs to know how its output is scaled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTOR_HEADS = ("tanh", "linear")
+
+
+def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int) -> nn.Sequential:
+    """Linear-ReLU stack ending in a plain Linear layer of width `out_dim`."""
+    layers: list[nn.Module] = []
+    for width in hidden_sizes:
+        layers += [nn.Linear(in_dim, width), nn.ReLU()]
+        in_dim = width
+    layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+class Actor(nn.Module):
+    """Deterministic policy mu(s): observations -> actions in the env's units.
+
+    `head="tanh"`: `low + (high - low) * (tanh(u) + 1) / 2`, an affine map of tanh onto
+    [low, high] that handles asymmetric bounds; a final clamp absorbs float rounding so the
+    output is inside the bounds for every finite input.
+    `head="linear"`: the raw layer output, kept near the bounds by inverting gradients
+    during training (Hausknecht & Stone 2016) and clipped when acting.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        action_low: np.ndarray | Sequence[float],
+        action_high: np.ndarray | Sequence[float],
+        *,
+        hidden_sizes: Sequence[int] = (256, 256),
+        head: str = "tanh",
+    ) -> None:
+        super().__init__()
+        if head not in ACTOR_HEADS:
+            raise ValueError(f"actor head must be one of {ACTOR_HEADS}, got {head!r}")
+        low = torch.as_tensor(np.asarray(action_low, dtype=np.float32).reshape(act_dim))
+        high = torch.as_tensor(np.asarray(action_high, dtype=np.float32).reshape(act_dim))
+        if not bool(torch.all(high > low)):
+            raise ValueError(f"action bounds need high > low, got low={low}, high={high}")
+        self.head = head
+        self.obs_dim = obs_dim
+        self.act_dim = act_dim
+        self.hidden_sizes = tuple(hidden_sizes)
+        self.net = mlp(obs_dim, hidden_sizes, act_dim)
+        self.register_buffer("action_low", low)  # (act_dim,)
+        self.register_buffer("action_high", high)  # (act_dim,)
+        self.register_buffer("action_scale", (high - low) / 2)  # (act_dim,)
+        self.register_buffer("action_bias", (high + low) / 2)  # (act_dim,)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        u = self.net(obs)  # (B, act_dim)
+        if self.head == "linear":
+            return u
+        action = self.action_bias + self.action_scale * torch.tanh(u)
+        return torch.clamp(action, self.action_low, self.action_high)
+
+
+class Critic(nn.Module):
+    """Action-value Q(s, a): an MLP over the concatenated observation and action."""
+
+    def __init__(
+        self, obs_dim: int, act_dim: int, *, hidden_sizes: Sequence[int] = (256, 256)
+    ) -> None:
+        super().__init__()
+        self.net = mlp(obs_dim + act_dim, hidden_sizes, 1)
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)  # (B,)

@@ -1,0 +1,70 @@
+"""Packaging and the command line: console script, help, and what lands in site-packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    assert "version" in result.stdout
+
+
+def test_version_prints_versions() -> None:
+    result = run_cli("version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("ddpg-robot 0.1.0")
+    assert "torch " in result.stdout and "mujoco " in result.stdout
+
+
+def test_unknown_command_fails_without_traceback() -> None:
+    result = run_cli("fly")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "No such command" in result.stderr
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "ddpg-robot"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_wheel_installs_cli_under_ddpg_robot_only(tmp_path: Path) -> None:
+    """cli/ must ship as ddpg_robot/cli/, never as a bare top-level `cli` package."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            "-q",
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("ddpg_robot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_levels = {name.split("/", 1)[0] for name in names}
+    assert {t for t in top_levels if not t.endswith(".dist-info")} == {"ddpg_robot"}
+    assert "ddpg_robot/cli/app.py" in names
+    assert not any(name.startswith("cli/") for name in names)

@@ -1,0 +1,59 @@
+"""Config: presets by env family, override order, and validation with the flag's name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ddpg_robot.config import PRESETS, TrainConfig, env_family, resolve_config
+from ddpg_robot.errors import ConfigError
+
+
+def test_defaults_are_ou_and_tanh() -> None:
+    config = resolve_config("Ant-v4")
+    assert config.noise == "ou" and config.action_bound == "tanh"
+    assert config.hidden_sizes == (256, 256)
+
+
+@pytest.mark.parametrize("env_id", ["InvertedPendulum-v4", "InvertedPendulum-v5"])
+def test_presets_apply_to_every_version(env_id: str) -> None:
+    config = resolve_config(env_id)
+    assert config.lr_actor == PRESETS["InvertedPendulum"]["lr_actor"]
+    assert config.total_steps == PRESETS["InvertedPendulum"]["total_steps"]
+
+
+def test_unknown_env_gets_generic_defaults() -> None:
+    assert resolve_config("Pendulum-v1").lr_actor == TrainConfig().lr_actor
+
+
+def test_overrides_beat_presets_and_hidden_sizes_parse() -> None:
+    config = resolve_config("InvertedPendulum-v4", {"lr_actor": 5e-4, "hidden_sizes": "64, 64"})
+    assert config.lr_actor == 5e-4 and config.hidden_sizes == (64, 64)
+    json.dumps(config.to_dict())  # config.json must be writable
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"total_steps": 0}, "--total-steps must be a positive integer"),
+        ({"batch_size": -1}, "--batch-size must be a positive integer"),
+        ({"learning_starts": -5}, "--learning-starts must be an integer >= 0"),
+        ({"tau": 0.0}, "--tau must be in"),
+        ({"gamma": 1.0}, "--gamma must be in"),
+        ({"lr_actor": float("nan")}, "--lr-actor must be a positive number"),
+        ({"hidden_sizes": "256,x"}, "--hidden-sizes must look like 256,256"),
+        ({"hidden_sizes": "0,5"}, "--hidden-sizes must be positive"),
+        ({"noise": "pink"}, "--noise must be one of ou, gaussian, none"),
+        ({"device": "tpu"}, "--device must be one of"),
+        ({"learning_rate": 1e-3}, "unknown setting"),
+    ],
+)
+def test_invalid_values_name_the_flag(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve_config("HalfCheetah-v4", overrides)
+
+
+def test_env_family_strips_version_and_namespace() -> None:
+    assert env_family("HalfCheetah-v4") == "HalfCheetah"
+    assert env_family("gymnasium/Hopper-v5") == "Hopper"

@@ -1,0 +1,234 @@
+"""The DDPG update's math, checked with real numbers (docs/algorithm.md cites these tests)."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+import torch
+
+from ddpg_robot.buffer import Batch
+from ddpg_robot.learner import DDPGLearner
+from tests.conftest import ACT_DIM, make_nets, random_batch
+
+
+def _params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _flat_grads(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.grad.reshape(-1) for p in module.parameters()])
+
+
+def test_chain_rule_actor_gradient_matches_autograd(learner: DDPGLearner, batch: Batch) -> None:
+    """dQ/da pushed through the actor == autograd of -mean Q(s, mu(s)) w.r.t. actor weights."""
+    actor, critic = learner.actor, learner.critic
+
+    # Reference: one backward pass through the composed function.
+    actor.zero_grad()
+    loss = -critic(batch.obs, actor(batch.obs)).mean()
+    reference = torch.autograd.grad(loss, list(actor.parameters()))
+    reference_flat = torch.cat([g.reshape(-1) for g in reference])
+
+    # The learner's split: dQ/da from the critic, then actions.backward(gradient=...).
+    actions = actor(batch.obs)
+    dq_da, _ = learner.action_value_gradient(batch.obs, actions)
+    actor.zero_grad()
+    actions.backward(gradient=-dq_da / batch.obs.shape[0])
+    chain_rule_flat = _flat_grads(actor)
+
+    assert reference_flat.dtype == torch.float64
+    assert reference_flat.abs().max() > 1e-3  # the comparison is not between two zeros
+    torch.testing.assert_close(chain_rule_flat, reference_flat, rtol=0, atol=1e-6)
+    assert (chain_rule_flat - reference_flat).abs().max() < 1e-12  # float64: exact up to rounding
+
+
+def test_actor_step_uses_the_chain_rule_gradient(learner: DDPGLearner, batch: Batch) -> None:
+    """The parameters after `actor_step` are those of Adam's first step on the autograd gradient."""
+    actor_copy = copy.deepcopy(learner.actor)
+    optimizer = torch.optim.Adam(actor_copy.parameters(), lr=1e-3)
+    loss = -learner.critic(batch.obs, actor_copy(batch.obs)).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+    learner.actor_step(batch.obs)
+    for mine, reference in zip(learner.actor.parameters(), actor_copy.parameters()):
+        torch.testing.assert_close(mine, reference, rtol=0, atol=1e-10)
+
+
+def test_actor_step_leaves_critic_bit_identical_and_gradient_free(
+    learner: DDPGLearner, batch: Batch
+) -> None:
+    critic_before = _params(learner.critic)
+    actor_before = _params(learner.actor)
+    learner.actor_step(batch.obs)
+    for before, after in zip(critic_before, learner.critic.parameters()):
+        assert torch.equal(before, after)
+    assert all(p.grad is None for p in learner.critic.parameters())
+    # ... while the actor really moved.
+    assert any(not torch.equal(b, a) for b, a in zip(actor_before, learner.actor.parameters()))
+
+
+def test_critic_step_leaves_actor_unchanged(learner: DDPGLearner, batch: Batch) -> None:
+    actor_before = _params(learner.actor)
+    critic_before = _params(learner.critic)
+    learner.critic_step(batch)
+    for before, after in zip(actor_before, learner.actor.parameters()):
+        assert torch.equal(before, after)
+    assert all(p.grad is None for p in learner.actor.parameters())
+    assert any(not torch.equal(b, a) for b, a in zip(critic_before, learner.critic.parameters()))
+
+
+def test_targets_stay_put_during_online_steps(learner: DDPGLearner, batch: Batch) -> None:
+    actor_target_before = _params(learner.actor_target)
+    critic_target_before = _params(learner.critic_target)
+    learner.critic_step(batch)
+    learner.actor_step(batch.obs)
+    for before, after in zip(actor_target_before, learner.actor_target.parameters()):
+        assert torch.equal(before, after)
+    for before, after in zip(critic_target_before, learner.critic_target.parameters()):
+        assert torch.equal(before, after)
+
+
+def test_polyak_update_follows_the_rule_exactly(learner: DDPGLearner, batch: Batch) -> None:
+    # Move the online nets away from the targets first, so the update has work to do.
+    learner.critic_step(batch)
+    learner.actor_step(batch.obs)
+    tau = learner.tau
+    pairs = ((learner.actor, learner.actor_target), (learner.critic, learner.critic_target))
+    expected = [
+        [
+            tau * o.detach() + (1 - tau) * t.detach()
+            for o, t in zip(on.parameters(), tg.parameters())
+        ]
+        for on, tg in pairs
+    ]
+    for online, target in pairs:
+        gap = max((o - t).abs().max() for o, t in zip(online.parameters(), target.parameters()))
+        assert gap > 1e-4
+    learner.polyak_update()
+    for (_, target), target_expected in zip(pairs, expected):
+        for exp, got in zip(target_expected, target.parameters()):
+            torch.testing.assert_close(got, exp, rtol=0, atol=1e-15)
+
+
+def test_polyak_with_tau_one_copies_online_weights() -> None:
+    actor, critic = make_nets()
+    learner = DDPGLearner(actor, critic, tau=1.0)
+    learner.critic_step(random_batch())
+    learner.polyak_update()
+    for o, t in zip(learner.critic.parameters(), learner.critic_target.parameters()):
+        assert torch.equal(o, t)
+
+
+def test_terminated_transition_does_not_bootstrap(learner: DDPGLearner) -> None:
+    batch = random_batch(batch_size=8)
+    terminated = torch.tensor([1, 0, 1, 0, 1, 0, 1, 0], dtype=torch.float64)
+    batch = batch._replace(terminated=terminated)
+    y = learner.td_target(batch)
+    next_q = learner.critic_target(batch.next_obs, learner.actor_target(batch.next_obs)).detach()
+    assert next_q.abs().min() > 1e-6  # bootstrapping would change y visibly
+    done = terminated.bool()
+    # Terminal: y is the reward alone.
+    torch.testing.assert_close(y[done], batch.rewards[done], rtol=0, atol=0)
+    # Not terminal (e.g. truncated by a time limit): y includes gamma * Q'(s', mu'(s')).
+    torch.testing.assert_close(
+        y[~done], batch.rewards[~done] + 0.99 * next_q[~done], rtol=0, atol=1e-12
+    )
+
+
+def test_action_grad_transform_is_applied_to_dq_da(batch: Batch) -> None:
+    """The hook sees dQ/da and the actions; what it returns is what reaches the actor."""
+    seen: dict[str, torch.Tensor] = {}
+
+    def flip_sign(dq_da: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        seen["dq_da"], seen["actions"] = dq_da, actions
+        return -dq_da
+
+    actor, critic = make_nets()
+    plain = DDPGLearner(copy.deepcopy(actor), copy.deepcopy(critic))
+    flipped = DDPGLearner(actor, critic, action_grad_transform=flip_sign)
+    # A zero-momentum SGD-like comparison: the first Adam step is -lr * sign(grad), so
+    # flipping dQ/da must move every actor weight the opposite way by the same amount.
+    before = _params(plain.actor)
+    plain.actor_step(batch.obs)
+    flipped.actor_step(batch.obs)
+    assert seen["dq_da"].shape == seen["actions"].shape == (batch.obs.shape[0], ACT_DIM)
+    for b, p, f in zip(before, plain.actor.parameters(), flipped.actor.parameters()):
+        torch.testing.assert_close(p - b, -(f - b), rtol=0, atol=1e-12)
+
+
+def test_update_returns_finite_metrics_and_counts(learner: DDPGLearner, batch: Batch) -> None:
+    metrics = learner.update(batch)
+    assert set(metrics) == {"critic_loss", "actor_loss", "q_mean"}
+    assert all(isinstance(v, float) and torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    assert learner.num_updates == 1
+
+
+def test_learner_state_dict_round_trip(learner: DDPGLearner, batch: Batch) -> None:
+    learner.update(batch)
+    actor, critic = make_nets(seed=7)
+    other = DDPGLearner(actor, critic)
+    # Through bytes, as a checkpoint would: the state must load with weights_only=True.
+    buffer = io.BytesIO()
+    torch.save(learner.state_dict(), buffer)
+    buffer.seek(0)
+    other.load_state_dict(torch.load(buffer, weights_only=True))
+    learner.update(batch)
+    other.update(batch)
+    for a, b in zip(learner.actor.parameters(), other.actor.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(learner.critic_target.parameters(), other.critic_target.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_critic_loss_decreases_on_a_fixed_batch(dtype: torch.dtype) -> None:
+    actor, critic = make_nets(dtype=dtype)
+    learner = DDPGLearner(actor, critic, lr_critic=1e-3)
+    batch = random_batch(dtype=dtype)
+    first = float(learner.critic_step(batch)["critic_loss"])
+    for _ in range(200):
+        last = float(learner.critic_step(batch)["critic_loss"])
+    assert last < 0.5 * first
+
+
+def test_blocking_gradients_through_q_starves_the_actor(learner: DDPGLearner, batch: Batch) -> None:
+    """The wrong fix for 'the actor loss moves the critic': cutting the path through Q.
+
+    Detaching the actions before the critic (or evaluating Q under no_grad) leaves the actor
+    loss with no path to the actor's weights: its gradient is nothing at all.
+    """
+    actions = learner.actor(batch.obs).detach()
+    loss = -learner.critic(batch.obs, actions).mean()
+    loss.backward()
+    assert all(p.grad is None for p in learner.actor.parameters())
+    # The naive single backward does reach the actor, but also writes into the critic:
+    learner.critic.zero_grad(set_to_none=True)
+    (-learner.critic(batch.obs, learner.actor(batch.obs)).mean()).backward()
+    assert all(p.grad is not None for p in learner.actor.parameters())
+    assert any(p.grad.abs().max() > 0 for p in learner.critic.parameters())
+
+
+def test_ascending_an_inexact_critic_overestimates() -> None:
+    """The actor climbs the critic's errors: Q(s, mu(s)) rises though the true value does not.
+
+    The "true" Q here is 0 everywhere; a randomly initialised critic stands in for a learned
+    one with errors. 100 actor steps raise the critic's estimate at the actor's actions far
+    above its average over random actions, while the true value stays 0.
+    """
+    actor, critic = make_nets()
+    learner = DDPGLearner(actor, critic, lr_actor=1e-2)
+    batch = random_batch(batch_size=256)
+    with torch.no_grad():
+        q_random_actions = critic(batch.obs, batch.actions).mean()
+        q_start = critic(batch.obs, actor(batch.obs)).mean()
+    for _ in range(100):
+        learner.actor_step(batch.obs)
+    with torch.no_grad():
+        q_end = critic(batch.obs, actor(batch.obs)).mean()
+        spread = critic(batch.obs, batch.actions).std()
+    assert q_end > q_start
+    assert q_end - q_random_actions > spread  # optimism of more than one std of the errors

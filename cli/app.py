@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 
 import typer
+from ddpg_robot.cli.train import train
 
 from ddpg_robot.errors import DDPGRobotError
 
@@ -25,6 +26,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Train DDPG policies for MuJoCo robots and ship them as ONNX controllers."""
+
+
+app.command(no_args_is_help=True)(train)
 
 
 @app.command()

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ddpg_robot.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 NOISE_KINDS = ("ou", "gaussian", "none")
 ACTION_BOUNDS = ("tanh", "invert-gradients")
@@ -174,6 +181,48 @@ def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> Trai
     return TrainConfig(**values).validate()
 
 
+RESUMABLE_FIELDS = frozenset(
+    {"total_steps", "eval_every", "eval_episodes", "checkpoint_every", "save_buffer", "device"}
+)
+"""Settings a resumed run may change: how long it runs and how it is watched, not what it learns."""
+
+
+def resolve_resumed_config(saved: dict[str, Any], overrides: dict[str, Any]) -> TrainConfig:
+    """The saved config of a run, with `overrides` applied where a resume may change them."""
+    values = dict(saved)
+    values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
+    for name, value in overrides.items():
+        if name == "hidden_sizes":
+            value = parse_hidden_sizes(value)
+        if name in RESUMABLE_FIELDS:
+            values[name] = value
+        elif name in values and values[name] != value:
+            raise ConfigError(
+                f"cannot change {_flag(name)} when resuming (run has {values[name]!r}); "
+                f"only {', '.join(sorted(_flag(n) for n in RESUMABLE_FIELDS))} may change"
+            )
+    return resolve_config(values.pop("env_id"), values)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file of settings named like the flags (`total-steps` or `total_steps`)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values = {key.replace("-", "_"): value for key, value in data.items()}
+    nested = [key for key, value in values.items() if isinstance(value, dict)]
+    if nested:
+        raise ConfigError(f"config file {path}: tables are not supported ({', '.join(nested)})")
+    return values
+
+
 def parse_hidden_sizes(value: Any) -> tuple[int, ...]:
     """Accept `"256,256"`, `[256, 256]` or `(256, 256)`; raise `ConfigError` otherwise."""
     try:
@@ -204,7 +253,10 @@ __all__ = [
     "PRESETS",
     "TrainConfig",
     "env_family",
+    "load_config_file",
     "parse_hidden_sizes",
     "preset_for",
+    "RESUMABLE_FIELDS",
     "resolve_config",
+    "resolve_resumed_config",
 ]

@@ -94,3 +94,17 @@ def test_learns_inverted_pendulum_within_20k_steps() -> None:
     steps, score = train_minimal("InvertedPendulum-v4", max_steps=20_000, seed=1, target=900.0)
     print(f"InvertedPendulum-v4: eval return {score:.1f} after {steps} steps")
     assert score >= 900.0, f"mean deterministic return {score:.1f} < 900 after {steps} steps"
+
+
+@pytest.mark.slow
+def test_train_command_solves_inverted_pendulum_with_its_defaults(tmp_path) -> None:
+    """`ddpg-robot train InvertedPendulum-v4`, defaults only: best evaluation >= 900."""
+    from ddpg_robot.checkpoint import load_checkpoint
+    from tests.helpers import run_main
+
+    code, out, err = run_main(["train", "InvertedPendulum-v4", "--run-dir", str(tmp_path / "ip")])
+    assert code == 0, err
+    best = load_checkpoint(tmp_path / "ip" / "checkpoints" / "best.pt")
+    print(out.strip().splitlines()[-2])
+    assert best["step"] <= 20_000
+    assert best["best_eval"] >= 900.0, out

@@ -1,0 +1,414 @@
+"""The training loop: act with noise, step, store, update, evaluate, log, checkpoint, resume.
+
+Everything algorithmic lives in the learner; this module only orchestrates. A run directory
+holds `config.json`, `metrics.csv`, TensorBoard events and `checkpoints/{last,best}.pt`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ddpg_robot import __version__
+from ddpg_robot.bounds import explore
+from ddpg_robot.buffer import ReplayBuffer
+from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ddpg_robot.config import TrainConfig, resolve_resumed_config
+from ddpg_robot.envs import env_info, make_env
+from ddpg_robot.errors import ConfigError, DDPGRobotError
+from ddpg_robot.evaluation import evaluate_policy
+from ddpg_robot.learner import DDPGLearner
+from ddpg_robot.logger import MetricsLogger
+from ddpg_robot.networks import Actor, Critic
+from ddpg_robot.noise import make_noise
+
+TB_EVERY = 1_000
+"""Env steps between TensorBoard points of the training losses (mean over the window)."""
+
+
+class TrainingDivergedError(DDPGRobotError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class Progress:
+    """What a progress display needs, sent every few hundred steps."""
+
+    step: int
+    total_steps: int
+    sps: float
+    last_return: float | None
+    last_eval: float | None
+    best_eval: float | None
+    event: str = "step"  # "step", or "eval" right after an evaluation
+
+
+class ProgressReporter(Protocol):
+    def __call__(self, progress: Progress) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    wall_time: float
+    best_eval: float | None
+    best_eval_step: int | None
+    last_eval: float | None
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> CUDA when available, else CPU; `cuda` without CUDA is a `ConfigError`."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "--device cuda was requested but CUDA is not available "
+            "(no GPU, or a CPU-only torch build); use --device cpu or auto"
+        )
+    return torch.device(name)
+
+
+def default_run_dir(env_id: str, seed: int, root: Path = Path("runs")) -> Path:
+    """runs/<env>-<YYYYmmdd-HHMMSS>-s<seed>/"""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return root / f"{env_id.replace('/', '_')}-{stamp}-s{seed}"
+
+
+def start(
+    config: TrainConfig, run_dir: Path | None = None, *, reporter: ProgressReporter | None = None
+) -> Trainer:
+    """Prepare a new run (validates the env and run dir before writing anything)."""
+    return Trainer(
+        config, run_dir or default_run_dir(config.env_id, config.seed), reporter=reporter
+    )
+
+
+def resume(
+    run_dir: Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    env_id: str | None = None,
+    reporter: ProgressReporter | None = None,
+) -> Trainer:
+    """Prepare to continue the run in `run_dir` from `checkpoints/last.pt`.
+
+    `overrides` may raise `total_steps` and change evaluation/checkpoint cadence or device;
+    changing what the algorithm computes is refused (start a new run instead).
+    """
+    run_dir = Path(run_dir)
+    last = run_dir / "checkpoints" / "last.pt"
+    if not last.is_file():
+        raise CheckpointError(
+            f"cannot resume: {last} does not exist (the run never reached its first "
+            "checkpoint, or this is not a run dir); start a new run without --resume"
+        )
+    state = load_checkpoint(last)
+    config = resolve_resumed_config(state["config"], overrides or {})
+    if env_id is not None and env_id != config.env_id:
+        raise ConfigError(f"{run_dir} is a {config.env_id} run, not {env_id}")
+    return Trainer(config, run_dir, reporter=reporter, resume_state=state)
+
+
+class Trainer:
+    """One training run. Build it with `start` or `resume`, then call `run()`."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        *,
+        reporter: ProgressReporter | None = None,
+        resume_state: dict[str, Any] | None = None,
+    ) -> None:
+        config.validate()
+        if config.action_bound != "tanh":
+            raise ConfigError(
+                f"--action-bound {config.action_bound} is not available yet; use tanh"
+            )
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.run_dir = Path(run_dir)
+        self.reporter = reporter
+        last = self.run_dir / "checkpoints" / "last.pt"
+        if resume_state is None and last.exists():
+            raise ConfigError(
+                f"{self.run_dir} already holds a run; add --resume to continue it, "
+                "or pick another --run-dir"
+            )
+
+        seeds = np.random.SeedSequence(config.seed).generate_state(4)
+        torch.manual_seed(config.seed)
+        self.env = make_env(config.env_id, seed=config.seed)
+        self.eval_env = make_env(config.env_id, seed=int(seeds[0]))
+        self.info = env_info(self.env)
+        self.actor = Actor(
+            self.info.obs_dim,
+            self.info.act_dim,
+            self.info.action_low,
+            self.info.action_high,
+            hidden_sizes=config.hidden_sizes,
+        ).to(self.device)
+        critic = Critic(self.info.obs_dim, self.info.act_dim, hidden_sizes=config.hidden_sizes)
+        self.learner = DDPGLearner(
+            self.actor,
+            critic.to(self.device),
+            lr_actor=config.lr_actor,
+            lr_critic=config.lr_critic,
+            gamma=config.gamma,
+            tau=config.tau,
+        )
+        self.buffer = ReplayBuffer(
+            config.buffer_size,
+            self.info.obs_dim,
+            self.info.act_dim,
+            seed=int(seeds[1]),
+            device=self.device,
+        )
+        self.noise = make_noise(
+            config.noise,
+            self.info.act_dim,
+            sigma=config.noise_sigma,
+            theta=config.noise_theta,
+            dt=config.noise_dt,
+            seed=int(seeds[2]),
+        )
+        self.step = 0
+        self.episodes = 0
+        self.wall_time_before = 0.0  # seconds spent in earlier sessions of a resumed run
+        self.best_eval: float | None = None
+        self.best_eval_step: int | None = None
+        self.last_eval: float | None = None
+        self.last_return: float | None = None
+        if resume_state is not None:
+            self._restore(resume_state)
+
+    # ----------------------------------------------------------------------------- loop
+
+    def run(self) -> TrainResult:
+        """Train until `total_steps`; write the final checkpoint; return the summary."""
+        config = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        logger = MetricsLogger(self.run_dir, resume_step=self.step if self.step else None)
+        started = time.perf_counter()
+        sps = _SpsMeter(self.step, started)
+        sums = _LossAverager()
+        tb_sums = _LossAverager()
+        obs, _ = self.env.reset()
+        self.noise.reset()
+        episode_return, episode_length = 0.0, 0
+        try:
+            while self.step < config.total_steps:
+                self.step += 1
+                action = self._explore_action(obs)
+                next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                # Only `terminated` is stored: a time-limit truncation still bootstraps.
+                self.buffer.add(obs, action, reward, next_obs, terminated)
+                obs = next_obs
+                episode_return += float(reward)
+                episode_length += 1
+
+                if self.step > config.learning_starts and len(self.buffer) >= config.batch_size:
+                    metrics = self.learner.update(self.buffer.sample(config.batch_size))
+                    self._check_finite(metrics)
+                    sums.add(metrics)
+                    tb_sums.add(metrics)
+
+                if terminated or truncated:
+                    self.episodes += 1
+                    self.last_return = episode_return
+                    logger.log_row(
+                        self.step,
+                        wall_time=self._elapsed(started),
+                        episode_return=episode_return,
+                        episode_length=episode_length,
+                        sps=sps.value(self.step),
+                        **sums.pop(),
+                    )
+                    obs, _ = self.env.reset()
+                    self.noise.reset()
+                    episode_return, episode_length = 0.0, 0
+
+                if self.step % TB_EVERY == 0:
+                    logger.log_scalars(self.step, sps=sps.value(self.step), **tb_sums.pop())
+                    sps.restart(self.step)
+
+                is_last = self.step == config.total_steps
+                if config.eval_every and (self.step % config.eval_every == 0 or is_last):
+                    self._evaluate(logger, started, sps.value(self.step))
+                if is_last or (
+                    config.checkpoint_every and self.step % config.checkpoint_every == 0
+                ):
+                    self._save("last.pt", started, include_buffer=config.save_buffer)
+                if self.reporter is not None and (self.step % 200 == 0 or is_last):
+                    self._report(sps.value(self.step), "step")
+        finally:
+            logger.close()
+            self.env.close()
+            self.eval_env.close()
+        return TrainResult(
+            run_dir=self.run_dir,
+            steps=self.step,
+            wall_time=self._elapsed(started),
+            best_eval=self.best_eval,
+            best_eval_step=self.best_eval_step,
+            last_eval=self.last_eval,
+        )
+
+    def _explore_action(self, obs: np.ndarray) -> np.ndarray:
+        if self.step <= self.config.learning_starts:
+            return self.env.action_space.sample()
+        return explore(self.act(obs), self.noise(), self.info.action_low, self.info.action_high)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic action mu(obs) in env units, shape (act_dim,)."""
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
+        return self.actor(obs_t)[0].cpu().numpy()
+
+    def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
+        returns = evaluate_policy(self.act, self.eval_env, self.config.eval_episodes)
+        mean, std = float(returns.mean()), float(returns.std())
+        self.last_eval = mean
+        logger.log_row(
+            self.step,
+            wall_time=self._elapsed(started),
+            eval_return_mean=mean,
+            eval_return_std=std,
+            sps=sps,
+        )
+        if self.best_eval is None or mean > self.best_eval:
+            self.best_eval, self.best_eval_step = mean, self.step
+            self._save("best.pt", started, include_buffer=False)
+        if self.reporter is not None:
+            self._report(sps, "eval")
+
+    def _check_finite(self, metrics: dict[str, float]) -> None:
+        bad = [name for name, value in metrics.items() if not math.isfinite(value)]
+        if bad:
+            last = self.run_dir / "checkpoints" / "last.pt"
+            kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
+            raise TrainingDivergedError(
+                f"training diverged at step {self.step}: {', '.join(bad)} became "
+                f"{metrics[bad[0]]}; {kept}. Try lower learning rates (--lr-critic, --lr-actor)."
+            )
+
+    def _report(self, sps: float, event: str) -> None:
+        self.reporter(
+            Progress(
+                step=self.step,
+                total_steps=self.config.total_steps,
+                sps=sps,
+                last_return=self.last_return,
+                last_eval=self.last_eval,
+                best_eval=self.best_eval,
+                event=event,
+            )
+        )
+
+    def _elapsed(self, started: float) -> float:
+        return self.wall_time_before + time.perf_counter() - started
+
+    # ----------------------------------------------------------------------- checkpoints
+
+    def _save(self, name: str, started: float, *, include_buffer: bool) -> None:
+        state = {
+            "config": self.config.to_dict(),
+            "ddpg_robot_version": __version__,
+            "actor_head": self.actor.head,
+            "env": {
+                "env_id": self.info.env_id,
+                "obs_dim": self.info.obs_dim,
+                "act_dim": self.info.act_dim,
+                "action_low": self.info.action_low.tolist(),
+                "action_high": self.info.action_high.tolist(),
+                "control_dt": self.info.control_dt,
+            },
+            "step": self.step,
+            "episodes": self.episodes,
+            "wall_time": self._elapsed(started),
+            "best_eval": self.best_eval,
+            "best_eval_step": self.best_eval_step,
+            "last_eval": self.last_eval,
+            "learner": self.learner.state_dict(),
+            "noise": self.noise.state_dict(),
+            "buffer": self.buffer.state_dict() if include_buffer else None,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "env": self.env.unwrapped.np_random.bit_generator.state,
+                "action_space": self.env.action_space.np_random.bit_generator.state,
+                "eval_env": self.eval_env.unwrapped.np_random.bit_generator.state,
+            },
+        }
+        save_checkpoint(self.run_dir / "checkpoints" / name, state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.learner.load_state_dict(state["learner"])
+            self.noise.load_state_dict(state["noise"])
+            if state.get("buffer") is not None:
+                self.buffer.load_state_dict(state["buffer"])
+            torch.set_rng_state(state["rng"]["torch"])
+            self.env.unwrapped.np_random.bit_generator.state = state["rng"]["env"]
+            self.env.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
+            self.eval_env.unwrapped.np_random.bit_generator.state = state["rng"]["eval_env"]
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(
+                f"checkpoint in {self.run_dir} does not match this run's setup ({exc})"
+            ) from None
+        self.step = int(state["step"])
+        self.episodes = int(state["episodes"])
+        self.wall_time_before = float(state["wall_time"])
+        self.best_eval = state["best_eval"]
+        self.best_eval_step = state["best_eval_step"]
+        self.last_eval = state["last_eval"]
+
+
+class _LossAverager:
+    """Running means of the learner's metrics between two log rows."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        means = (
+            {name: total / self.count for name, total in self.sums.items()} if self.count else {}
+        )
+        self.sums, self.count = {}, 0
+        return means
+
+
+class _SpsMeter:
+    """Env steps per second over the current window (restarted every TB_EVERY steps).
+
+    Evaluation time counts against it: SPS is the rate at which the run really advances.
+    Early in a window (under 50 steps) the previous window's rate is reported instead.
+    """
+
+    def __init__(self, step: int, now: float) -> None:
+        self.start_step, self.start_time = step, now
+        self.previous: float | None = None
+
+    def restart(self, step: int) -> None:
+        self.previous = self.value(step)
+        self.start_step, self.start_time = step, time.perf_counter()
+
+    def value(self, step: int) -> float:
+        if step - self.start_step < 50 and self.previous is not None:
+            return self.previous
+        return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)

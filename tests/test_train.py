@@ -1,0 +1,177 @@
+"""`ddpg-robot train`: the run directory, checkpoints, determinism, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ddpg_robot.checkpoint import load_checkpoint
+from ddpg_robot.logger import CSV_COLUMNS, read_metrics
+from tests.helpers import run_main
+
+# Small networks and batches keep each of these runs to a few seconds on 2 cores.
+FAST = [
+    "--hidden-sizes", "32,32", "--batch-size", "32", "--learning-starts", "200",
+    "--eval-episodes", "2", "--buffer-size", "10000",
+]  # fmt: skip
+
+
+def _train(run_dir: Path, *extra: str) -> tuple[int, str, str]:
+    return run_main(["train", "InvertedPendulum-v4", "--run-dir", str(run_dir), *FAST, *extra])
+
+
+def _tensorboard_tags(run_dir: Path) -> set[str]:
+    """Scalar tags in the run's event files, read from the TFRecord framing directly."""
+    from tensorboardX.proto import event_pb2
+
+    tags = set()
+    for path in run_dir.glob("events.out.tfevents.*"):
+        data = path.read_bytes()
+        pos = 0
+        while pos + 12 <= len(data):
+            (length,) = struct.unpack("<Q", data[pos : pos + 8])
+            event = event_pb2.Event.FromString(data[pos + 12 : pos + 12 + length])
+            tags.update(value.tag for value in event.summary.value)
+            pos += 12 + length + 4
+    return tags
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("run") / "ip"
+    code, out, err = _train(
+        run_dir, "--total-steps", "700", "--eval-every", "300", "--checkpoint-every", "300"
+    )
+    assert code == 0, err
+    assert "best eval return" in out and str(run_dir) in out
+    return run_dir
+
+
+def test_run_dir_layout_and_config(finished_run: Path) -> None:
+    config = json.loads((finished_run / "config.json").read_text())
+    assert config["env_id"] == "InvertedPendulum-v4"
+    assert config["total_steps"] == 700 and config["hidden_sizes"] == [32, 32]
+    assert config["noise"] == "ou" and config["action_bound"] == "tanh"
+    assert config["lr_actor"] == 1e-3  # the InvertedPendulum preset, not the generic 3e-4
+    assert (finished_run / "checkpoints" / "last.pt").is_file()
+    assert (finished_run / "checkpoints" / "best.pt").is_file()
+
+
+def test_metrics_csv_rows(finished_run: Path) -> None:
+    header = (finished_run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header == list(CSV_COLUMNS)
+    rows = read_metrics(finished_run / "metrics.csv")
+    episodes = [r for r in rows if r["episode_return"]]
+    evals = [r for r in rows if r["eval_return_mean"]]
+    assert [int(r["step"]) for r in evals] == [300, 600, 700]
+    assert len(episodes) > 5
+    steps = [int(r["step"]) for r in rows]
+    assert steps == sorted(steps) and steps[-1] == 700
+    # Episode lengths add up to the steps of finished episodes.
+    assert sum(int(r["episode_length"]) for r in episodes) == int(episodes[-1]["step"])
+    # After learning starts, episode rows carry the mean losses since the previous row.
+    late = [r for r in episodes if int(r["step"]) > 300]
+    assert late and all(r["critic_loss"] and r["q_mean"] and r["actor_loss"] for r in late)
+    assert all(float(r["sps"]) > 0 for r in rows[5:])
+
+
+def test_tensorboard_has_the_same_scalars(finished_run: Path) -> None:
+    tags = _tensorboard_tags(finished_run)
+    for name in ("episode_return", "critic_loss", "actor_loss", "q_mean", "sps"):
+        assert f"train/{name}" in tags
+    assert {"eval/eval_return_mean", "eval/eval_return_std"} <= tags
+
+
+def test_checkpoints_hold_the_whole_state(finished_run: Path) -> None:
+    last = load_checkpoint(finished_run / "checkpoints" / "last.pt")
+    assert last["step"] == 700
+    assert set(last["learner"]) >= {"actor", "critic", "actor_target", "critic_target"}
+    assert {"actor_optimizer", "critic_optimizer"} <= set(last["learner"])
+    assert last["buffer"]["size"] == 700
+    assert set(last["rng"]) == {"torch", "env", "action_space", "eval_env"}
+    assert "state" in last["noise"] and last["actor_head"] == "tanh"
+    best = load_checkpoint(finished_run / "checkpoints" / "best.pt")
+    assert best["buffer"] is None  # best.pt is for export: weights, not the replay data
+    assert best["step"] == best["best_eval_step"]
+    rows = read_metrics(finished_run / "metrics.csv")
+    evals = {int(r["step"]): float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]}
+    assert best["best_eval"] == max(evals.values()) == evals[best["step"]]
+
+
+def _untimed_metrics(run_dir: Path) -> list[dict[str, str]]:
+    """metrics.csv without the columns that measure time."""
+    rows = read_metrics(run_dir / "metrics.csv")
+    return [{k: v for k, v in row.items() if k not in {"wall_time", "sps"}} for row in rows]
+
+
+def test_same_seed_same_metrics(tmp_path: Path) -> None:
+    """As SB3's test_deterministic: two runs with one seed write identical numbers."""
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        code, _, err = _train(tmp_path / name, "--total-steps", "500", "--eval-every", "250",
+                              "--seed", seed)  # fmt: skip
+        assert code == 0, err
+    a, b, c = (_untimed_metrics(tmp_path / name) for name in "abc")
+    assert len(a) > 10 and a == b
+    assert c != a
+
+
+def test_resume_after_sigkill_continues_the_step_count(tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed"
+    cmd = [
+        sys.executable, "-c", "from ddpg_robot.cli.app import main; main()",
+        "train", "InvertedPendulum-v4", "--run-dir", str(run_dir), *FAST,
+        "--total-steps", "100000", "--checkpoint-every", "400", "--eval-every", "400", "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    last = run_dir / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 180
+    while not last.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint within 180 s"
+        time.sleep(0.05)
+    time.sleep(1.0)  # let it run past the checkpoint, so the kill loses some work
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    saved_step = load_checkpoint(last)["step"]
+    assert saved_step > 0 and saved_step % 400 == 0
+    total = saved_step + 600
+    code, out, err = _train(run_dir, "--resume", "--total-steps", str(total))
+    assert code == 0, err
+    assert f"from step {saved_step:,}" in out
+
+    resumed = load_checkpoint(last)
+    assert resumed["step"] == total
+    assert resumed["learner"]["num_updates"] == total - 200  # one update per step after 200
+    steps = [int(r["step"]) for r in read_metrics(run_dir / "metrics.csv")]
+    assert steps == sorted(steps) and steps[-1] == total
+    assert any(s <= saved_step for s in steps) and any(s > saved_step for s in steps)
+    assert json.loads((run_dir / "config.json").read_text())["total_steps"] == total
+    assert not list(run_dir.glob("checkpoints/*.tmp"))
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    # A learning rate of 1e30 makes Adam's first step push the critic's weights to ~1e30,
+    # so the next forward pass overflows: the loss is inf or NaN within a few updates.
+    run_dir = tmp_path / "diverge"
+    code, _, err = _train(
+        run_dir, "--total-steps", "2000", "--checkpoint-every", "100", "--eval-every", "0",
+        "--lr-critic", "1e30", "--lr-actor", "1e30",
+    )  # fmt: skip
+    assert code != 0
+    assert "training diverged at step" in err and "last good checkpoint" in err
+    assert "Traceback" not in err
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert 100 <= state["step"] <= 300
+    for tensor in state["learner"]["critic"].values():
+        assert torch.isfinite(tensor).all()

@@ -10,6 +10,8 @@ import sys
 from importlib import metadata
 
 import typer
+from ddpg_robot.cli.evaluate import evaluate
+from ddpg_robot.cli.export import export
 from ddpg_robot.cli.train import train
 
 from ddpg_robot.errors import DDPGRobotError
@@ -29,6 +31,8 @@ def _root() -> None:
 
 
 app.command(no_args_is_help=True)(train)
+app.command(no_args_is_help=True)(export)
+app.command("eval", no_args_is_help=True)(evaluate)
 
 
 @app.command()

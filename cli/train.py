@@ -24,6 +24,10 @@ def train(
     ] = None,
     noise: Annotated[str | None, Opt(help="Exploration noise: ou, gaussian or none.")] = None,
     noise_sigma: Annotated[float | None, Opt(help="Noise scale in [-1, 1] action units.")] = None,
+    normalize_obs: Annotated[
+        bool | None,
+        Opt("--normalize-obs/--no-normalize-obs", help="Running mean/std obs normalisation."),
+    ] = None,
     action_bound: Annotated[str | None, Opt(help="Actor bounds: tanh or invert-gradients.")] = None,
     learning_starts: Annotated[
         int | None, Opt(help="Uniform-random steps before the first update.")
@@ -57,6 +61,7 @@ def train(
         "seed": seed,
         "noise": noise,
         "noise_sigma": noise_sigma,
+        "normalize_obs": normalize_obs,
         "action_bound": action_bound,
         "learning_starts": learning_starts,
         "batch_size": batch_size,

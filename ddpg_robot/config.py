@@ -43,6 +43,8 @@ class TrainConfig:
     """OU mean-reversion rate; with `noise_dt` it sets the correlation time 1/(theta*dt) steps."""
     noise_dt: float = 1e-2
     """OU integration step (dimensionless, as in the DDPG paper's implementation)."""
+    normalize_obs: bool = False
+    """Normalise observations by running mean/std (kept in the actor, baked into the export)."""
     action_bound: str = "tanh"
     """How the actor stays in bounds: `tanh` head, or a linear head with `invert-gradients`."""
     learning_starts: int = 10_000
@@ -93,6 +95,9 @@ class TrainConfig:
             raise ConfigError(f"--gamma must be in [0, 1), got {self.gamma!r}")
         if not _is_real(self.tau) or not 0 < self.tau <= 1:
             raise ConfigError(f"--tau must be in (0, 1], got {self.tau!r}")
+        for name in ("normalize_obs", "save_buffer"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not self.hidden_sizes or any(
             not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in self.hidden_sizes
         ):

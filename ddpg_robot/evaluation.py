@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+
+from ddpg_robot.envs import env_info, make_env
+from ddpg_robot.errors import DDPGRobotError
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps one observation (obs_dim,) to one action (act_dim,) in env units."""
@@ -26,3 +31,117 @@ def evaluate_policy(policy: Policy, env: gym.Env, episodes: int) -> np.ndarray:
             returns[i] += float(reward)
             done = terminated or truncated
     return returns
+
+
+class EvaluationError(DDPGRobotError):
+    """The policy cannot be evaluated on this env, or the video cannot be written."""
+
+
+@dataclass
+class EvalResult:
+    returns: np.ndarray  # (episodes,)
+    kind: str  # "onnx" (through ddpg_robot.runtime) or "torch" (a checkpoint)
+
+
+def evaluate_model(
+    model: str | Path,
+    env_id: str,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    video: str | Path | None = None,
+) -> EvalResult:
+    """Evaluate an `.onnx` policy (via the runtime) or a run dir / checkpoint (via torch).
+
+    The env is seeded with `seed`, so the same seed gives the same episodes for an ONNX file
+    and for the checkpoint it was exported from. With `video`, episode 1 is also rendered
+    offscreen and written as an MP4.
+    """
+    if episodes <= 0:
+        raise EvaluationError(f"--episodes must be a positive integer, got {episodes}")
+    model = Path(model)
+    if video is not None and not Path(video).parent.is_dir():
+        raise EvaluationError(f"video folder {Path(video).parent} does not exist")
+    if model.suffix == ".onnx":
+        from ddpg_robot.runtime import Controller
+
+        if not model.is_file():
+            raise EvaluationError(f"no policy file at {model}")
+        try:
+            controller = Controller(model)
+        except ValueError as exc:
+            raise EvaluationError(str(exc)) from None
+        policy, kind = controller.act, "onnx"
+        interface = (controller.obs_dim, controller.act_dim, controller.action_low,
+                     controller.action_high, controller.metadata["env_id"])  # fmt: skip
+    else:
+        from ddpg_robot.policy import load_actor, resolve_checkpoint, torch_policy
+
+        actor, state = load_actor(resolve_checkpoint(model, "best"))
+        policy, kind = torch_policy(actor), "torch"
+        interface = (actor.obs_dim, actor.act_dim, actor.action_low.numpy(),
+                     actor.action_high.numpy(), state["env"]["env_id"])  # fmt: skip
+
+    env = make_env(env_id, seed=seed, render_mode="rgb_array" if video is not None else None)
+    try:
+        _check_interface(env, env_id, *interface)
+        if video is None:
+            return EvalResult(evaluate_policy(policy, env, episodes), kind)
+        first = _record_episode(policy, env, Path(video))
+        rest = evaluate_policy(policy, env, episodes - 1)
+        return EvalResult(np.concatenate([[first], rest]), kind)
+    finally:
+        env.close()
+
+
+def _check_interface(
+    env: gym.Env,
+    env_id: str,
+    obs_dim: int,
+    act_dim: int,
+    low: np.ndarray,
+    high: np.ndarray,
+    trained_on: str,
+) -> None:
+    info = env_info(env)
+    same_bounds = np.allclose(info.action_low, low) and np.allclose(info.action_high, high)
+    if (info.obs_dim, info.act_dim) != (obs_dim, act_dim) or not same_bounds:
+        raise EvaluationError(
+            f"the policy was trained on {trained_on} (obs_dim {obs_dim}, act_dim {act_dim}, "
+            f"actions in [{_fmt(low)}, {_fmt(high)}]) but {env_id} has obs_dim {info.obs_dim}, "
+            f"act_dim {info.act_dim}, actions in [{_fmt(info.action_low)}, "
+            f"{_fmt(info.action_high)}]"
+        )
+
+
+def _record_episode(policy: Policy, env: gym.Env, path: Path) -> float:
+    try:
+        import imageio.v2 as imageio
+    except ImportError:
+        raise EvaluationError(
+            "writing videos needs imageio: pip install imageio imageio-ffmpeg"
+        ) from None
+    try:
+        obs, _ = env.reset()
+        frames = [env.render()]
+    except Exception as exc:  # GL backends fail with many exception types
+        raise EvaluationError(
+            f"cannot render offscreen ({type(exc).__name__}: {str(exc)[:120]}); set MUJOCO_GL=egl "
+            "(needs libEGL, e.g. Debian's libegl1) or install libosmesa6 and set MUJOCO_GL=osmesa"
+        ) from None
+    total, done = 0.0, False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(policy(obs))
+        total += float(reward)
+        done = terminated or truncated
+        frames.append(env.render())
+    dt = getattr(env.unwrapped, "dt", None) or 0.05
+    try:
+        imageio.mimwrite(path, frames, fps=max(1, round(1 / dt)), macro_block_size=1)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise EvaluationError(f"cannot write video {path}: {str(exc)[:200]}") from None
+    return total
+
+
+def _fmt(values: np.ndarray) -> str:
+    return ", ".join(f"{v:g}" for v in np.asarray(values).ravel())

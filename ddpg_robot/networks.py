@@ -25,6 +25,44 @@ def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int) -> nn.Sequential
     return nn.Sequential(*layers)
 
 
+class ObsNormalizer(nn.Module):
+    """Running mean and variance of observations; maps obs to clip((obs - mean) / std).
+
+    The statistics are buffers, updated by the trainer on every env step (`update`) and
+    frozen at export, so the ONNX graph normalises exactly as the policy did when it was
+    saved. Clipping to +-`clip` std keeps rare outliers from saturating the first layer
+    (as SB3's VecNormalize does). Before any update it is the identity clipped to +-clip.
+    """
+
+    def __init__(self, obs_dim: int, *, eps: float = 1e-8, clip: float = 10.0) -> None:
+        super().__init__()
+        self.eps = eps
+        self.clip = clip
+        self.register_buffer("mean", torch.zeros(obs_dim))  # (obs_dim,)
+        self.register_buffer("var", torch.ones(obs_dim))  # (obs_dim,)
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))  # samples seen
+
+    @torch.no_grad()
+    def update(self, obs: torch.Tensor) -> None:
+        """Fold a batch (B, obs_dim) into the running statistics (Chan et al.'s parallel rule)."""
+        obs = obs.detach().reshape(-1, self.mean.shape[0]).to(torch.float64)
+        n = obs.shape[0]
+        batch_mean = obs.mean(0)
+        batch_var = obs.var(0, unbiased=False)
+        count = self.count.to(torch.float64)
+        mean = self.mean.to(torch.float64)
+        total = count + n
+        delta = batch_mean - mean
+        m2 = self.var.to(torch.float64) * count + batch_var * n + delta**2 * count * n / total
+        self.mean.copy_(mean + delta * n / total)
+        self.var.copy_(m2 / total)
+        self.count.copy_(total)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        normalized = (obs - self.mean) / torch.sqrt(self.var + self.eps)
+        return torch.clamp(normalized, -self.clip, self.clip)
+
+
 class Actor(nn.Module):
     """Deterministic policy mu(s): observations -> actions in the env's units.
 
@@ -44,6 +82,7 @@ class Actor(nn.Module):
         *,
         hidden_sizes: Sequence[int] = (256, 256),
         head: str = "tanh",
+        normalize_obs: bool = False,
     ) -> None:
         super().__init__()
         if head not in ACTOR_HEADS:
@@ -56,6 +95,7 @@ class Actor(nn.Module):
         self.obs_dim = obs_dim
         self.act_dim = act_dim
         self.hidden_sizes = tuple(hidden_sizes)
+        self.obs_normalizer = ObsNormalizer(obs_dim) if normalize_obs else None
         self.net = mlp(obs_dim, hidden_sizes, act_dim)
         self.register_buffer("action_low", low)  # (act_dim,)
         self.register_buffer("action_high", high)  # (act_dim,)
@@ -63,6 +103,8 @@ class Actor(nn.Module):
         self.register_buffer("action_bias", (high + low) / 2)  # (act_dim,)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.obs_normalizer is not None:
+            obs = self.obs_normalizer(obs)
         u = self.net(obs)  # (B, act_dim)
         if self.head == "linear":
             return u
@@ -71,13 +113,25 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
-    """Action-value Q(s, a): an MLP over the concatenated observation and action."""
+    """Action-value Q(s, a): an MLP over the concatenated observation and action.
+
+    `obs_normalizer`: pass the actor's, so both networks see observations the same way
+    (one module shared, one set of statistics).
+    """
 
     def __init__(
-        self, obs_dim: int, act_dim: int, *, hidden_sizes: Sequence[int] = (256, 256)
+        self,
+        obs_dim: int,
+        act_dim: int,
+        *,
+        hidden_sizes: Sequence[int] = (256, 256),
+        obs_normalizer: ObsNormalizer | None = None,
     ) -> None:
         super().__init__()
+        self.obs_normalizer = obs_normalizer
         self.net = mlp(obs_dim + act_dim, hidden_sizes, 1)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        if self.obs_normalizer is not None:
+            obs = self.obs_normalizer(obs)
         return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)  # (B,)

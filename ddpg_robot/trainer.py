@@ -156,8 +156,14 @@ class Trainer:
             self.info.action_low,
             self.info.action_high,
             hidden_sizes=config.hidden_sizes,
+            normalize_obs=config.normalize_obs,
         ).to(self.device)
-        critic = Critic(self.info.obs_dim, self.info.act_dim, hidden_sizes=config.hidden_sizes)
+        critic = Critic(
+            self.info.obs_dim,
+            self.info.act_dim,
+            hidden_sizes=config.hidden_sizes,
+            obs_normalizer=self.actor.obs_normalizer,  # one set of statistics for both
+        )
         self.learner = DDPGLearner(
             self.actor,
             critic.to(self.device),
@@ -209,6 +215,8 @@ class Trainer:
         try:
             while self.step < config.total_steps:
                 self.step += 1
+                if self.actor.obs_normalizer is not None:
+                    self.actor.obs_normalizer.update(torch.as_tensor(obs, device=self.device))
                 action = self._explore_action(obs)
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 # Only `terminated` is stored: a time-limit truncation still bootstraps.

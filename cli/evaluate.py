@@ -1,0 +1,33 @@
+"""`ddpg-robot eval MODEL --env ENV_ID`: deterministic returns of an ONNX policy or checkpoint."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A .onnx policy, a run dir or a .pt checkpoint.")],
+    env: Annotated[str, typer.Option("--env", help="Gymnasium id to evaluate on.")],
+    episodes: Annotated[int, typer.Option(help="Number of episodes.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the evaluation env.")] = 0,
+    video: Annotated[
+        Path | None, typer.Option(help="Write an MP4 of the first episode here.")
+    ] = None,
+) -> None:
+    """Run a policy without noise and print its mean +- std return."""
+    if video is not None:
+        # MuJoCo picks its GL backend at import: EGL renders offscreen with no display.
+        os.environ.setdefault("MUJOCO_GL", "egl")
+    from ddpg_robot.evaluation import evaluate_model
+
+    result = evaluate_model(model, env, episodes=episodes, seed=seed, video=video)
+    typer.echo(
+        f"{env}: return {result.returns.mean():.2f} +- {result.returns.std():.2f} "
+        f"over {episodes} episodes (seed {seed}, {result.kind} policy)"
+    )
+    if video is not None:
+        typer.echo(f"video of episode 1: {video}")

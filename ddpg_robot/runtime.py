@@ -1,0 +1,240 @@
+"""The deployable controller: an exported ddpg-robot policy run with onnxruntime and numpy only.
+
+    from ddpg_robot.runtime import Controller
+    controller = Controller("policy.onnx")
+    action = controller.act(obs)          # float32 (act_dim,), finite, inside the bounds
+
+This module must never import torch, gymnasium or mujoco (a robot computer installs
+onnxruntime + numpy and nothing else); tests check that in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+SCHEMA_VERSION = "1"
+_JSON_KEYS = ("obs_dim", "act_dim", "action_low", "action_high", "control_dt",
+              "obs_normalization", "train_steps", "eval_return_mean")  # fmt: skip
+_TEXT_KEYS = ("ddpg_robot.schema", "env_id", "actor_head", "ddpg_robot_version", "torch_version")
+NONFINITE_POLICIES = ("raise", "hold")
+
+
+class Controller:
+    """Observation -> safe action, for a real-time control loop.
+
+    threads: onnxruntime intra-op threads (1 by default: a batch-1 MLP gains nothing from
+    more, and extra threads spin and hurt tail latency); inter-op is 1 and execution
+    sequential. on_nonfinite: "raise" (ValueError on NaN/inf observations) or "hold" (return
+    the last good action, the bounds' midpoint before the first one, and count it in
+    `stats["held"]`). One warm-up run happens at load.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, *, threads: int = 1, on_nonfinite: str = "raise"
+    ) -> None:
+        if on_nonfinite not in NONFINITE_POLICIES:
+            raise ValueError(f"on_nonfinite must be 'raise' or 'hold', got {on_nonfinite!r}")
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no policy file at {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise ValueError(f"{path} is not a loadable ONNX model ({first})") from None
+        self.path = path
+        self.on_nonfinite = on_nonfinite
+        self._metadata = _read_metadata(self._session, path)
+        self.obs_dim: int = self._metadata["obs_dim"]
+        self.act_dim: int = self._metadata["act_dim"]
+        self._low = np.asarray(self._metadata["action_low"], dtype=np.float32)
+        self._high = np.asarray(self._metadata["action_high"], dtype=np.float32)
+        _check_graph(self._session, self.obs_dim, self.act_dim, path)
+        self.control_dt: float | None = self._metadata["control_dt"]
+
+        # Hot path state, allocated once: batch-1 input and output bound to the session.
+        self._obs1 = np.zeros((1, self.obs_dim), dtype=np.float32)
+        self._act1 = np.zeros((1, self.act_dim), dtype=np.float32)
+        self._zeros_obs = np.zeros(self.obs_dim, dtype=np.float32)
+        self._zeros_act = np.zeros(self.act_dim, dtype=np.float32)
+        self._binding = self._session.io_binding()
+        self._binding.bind_cpu_input("obs", self._obs1)
+        self._binding.bind_output(
+            "action", "cpu", 0, np.float32, list(self._act1.shape), self._act1.ctypes.data
+        )
+        self._last_good = ((self._low + self._high) / 2).astype(np.float32)
+        self._stats = {"calls": 0, "held": 0}
+        self._session.run_with_iobinding(self._binding)  # warm-up: first-run allocations
+        self._stats["calls"] = 0
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def action_low(self) -> np.ndarray:
+        return self._low.copy()
+
+    @property
+    def action_high(self) -> np.ndarray:
+        return self._high.copy()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The policy's metadata, parsed (numbers and lists as Python values)."""
+        return dict(self._metadata)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """`calls` to act(), and how many observations were `held` (non-finite input)."""
+        return dict(self._stats)
+
+    # --------------------------------------------------------------------- acting
+
+    def act(self, obs: np.ndarray | Sequence[float]) -> np.ndarray:
+        """One observation (obs_dim,) -> float32 action (act_dim,); or a batch (B, obs_dim)."""
+        self._stats["calls"] += 1
+        x = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        if x.shape == (self.obs_dim,):
+            return self._act_one(x)
+        if x.ndim == 2 and x.shape[1] == self.obs_dim:
+            return self._act_batch(x)
+        raise ValueError(
+            f"observation has shape {x.shape}; expected ({self.obs_dim},) or "
+            f"(batch, {self.obs_dim})"
+        )
+
+    def _act_one(self, x: np.ndarray) -> np.ndarray:
+        # x . 0 is 0 for finite x and NaN if any entry is NaN or inf: one pass, no temporaries.
+        # Checked on x itself: a finite float64 beyond float32's range becomes inf in the cast
+        # below, which the graph's own clamp handles.
+        try:
+            if math.isnan(np.dot(x, self._zeros_obs)):
+                return self._nonfinite(x)
+            self._obs1[0] = x  # cast into the bound float32 buffer: no allocation
+        except (TypeError, ValueError):
+            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}") from None
+        self._session.run_with_iobinding(self._binding)
+        action = np.clip(self._act1[0], self._low, self._high)  # last guard; the graph clips too
+        if math.isnan(action @ self._zeros_act):
+            return self._nonfinite(x, produced=True)
+        self._last_good = action
+        return action.copy() if self.on_nonfinite == "hold" else action
+
+    def _act_batch(self, x: np.ndarray) -> np.ndarray:
+        try:
+            finite = np.isfinite(x).all(axis=1)  # before the float32 cast, as in _act_one
+            with np.errstate(over="ignore"):
+                batch = np.ascontiguousarray(x, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}") from None
+        if not finite.all():
+            if self.on_nonfinite == "raise":
+                rows = np.flatnonzero(~finite)[:5].tolist()
+                raise ValueError(f"observation rows {rows} contain NaN or inf")
+            self._stats["held"] += int((~finite).sum())
+            batch = np.where(finite[:, None], batch, 0.0).astype(np.float32)
+        (actions,) = self._session.run(["action"], {"obs": batch})
+        np.clip(actions, self._low, self._high, out=actions)
+        bad = ~(finite & np.isfinite(actions).all(axis=1))
+        if bad.any():
+            if self.on_nonfinite == "raise":
+                raise ValueError("the policy produced a non-finite action")
+            self._stats["held"] += int((bad & finite).sum())
+            actions[bad] = self._last_good
+        if len(actions) and not bad[-1]:
+            self._last_good = actions[-1].copy()
+        return actions
+
+    def _nonfinite(self, x: np.ndarray, produced: bool = False) -> np.ndarray:
+        if self.on_nonfinite == "raise":
+            what = "the policy produced a non-finite action for" if produced else "NaN or inf in"
+            raise ValueError(f"{what} observation {np.array2string(x, precision=4)}")
+        self._stats["held"] += 1
+        return self._last_good.copy()
+
+    def __repr__(self) -> str:
+        return (
+            f"Controller({self.path!r}, env_id={self._metadata['env_id']!r}, "
+            f"obs_dim={self.obs_dim}, act_dim={self.act_dim})"
+        )
+
+
+def read_policy_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse and validate a policy file's metadata without building a full Controller."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ValueError(f"{path} is not a loadable ONNX model ({str(exc)[:200]})") from None
+    metadata = _read_metadata(session, os.fspath(path))
+    _check_graph(session, metadata["obs_dim"], metadata["act_dim"], os.fspath(path))
+    return metadata
+
+
+def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
+    raw = session.get_modelmeta().custom_metadata_map
+    if "ddpg_robot.schema" not in raw:
+        raise ValueError(
+            f"{path} is not a ddpg-robot policy (no ddpg_robot.schema metadata); "
+            "export one with `ddpg-robot export RUN_DIR`"
+        )
+    if raw["ddpg_robot.schema"] != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path} has ddpg-robot schema {raw['ddpg_robot.schema']!r}; this runtime reads "
+            f"schema {SCHEMA_VERSION!r}"
+        )
+    missing = [k for k in (*_TEXT_KEYS, *_JSON_KEYS) if k not in raw]
+    if missing:
+        raise ValueError(f"{path}: ddpg-robot metadata lacks {', '.join(missing)}")
+    metadata: dict[str, Any] = {k: raw[k] for k in _TEXT_KEYS}
+    for key in _JSON_KEYS:
+        try:
+            metadata[key] = json.loads(raw[key])
+        except json.JSONDecodeError:
+            raise ValueError(f"{path}: metadata {key}={raw[key]!r} is not valid JSON") from None
+    obs_dim, act_dim = metadata["obs_dim"], metadata["act_dim"]
+    if not (isinstance(obs_dim, int) and obs_dim > 0 and isinstance(act_dim, int) and act_dim > 0):
+        raise ValueError(f"{path}: metadata obs_dim/act_dim must be positive integers")
+    low = np.asarray(metadata["action_low"], dtype=np.float64)
+    high = np.asarray(metadata["action_high"], dtype=np.float64)
+    if low.shape != (act_dim,) or high.shape != (act_dim,):
+        raise ValueError(f"{path}: metadata action bounds do not have act_dim={act_dim} entries")
+    if not (np.isfinite(low).all() and np.isfinite(high).all() and (high > low).all()):
+        raise ValueError(f"{path}: metadata action bounds must be finite with high > low")
+    dt = metadata["control_dt"]
+    if dt is not None and not (isinstance(dt, (int, float)) and dt > 0):
+        raise ValueError(f"{path}: metadata control_dt must be a positive number of seconds")
+    return metadata
+
+
+def _check_graph(session: ort.InferenceSession, obs_dim: int, act_dim: int, path: str) -> None:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if [i.name for i in inputs] != ["obs"] or [o.name for o in outputs] != ["action"]:
+        raise ValueError(
+            f"{path}: graph has inputs {[i.name for i in inputs]} and outputs "
+            f"{[o.name for o in outputs]}; a ddpg-robot policy has one input 'obs' and one "
+            "output 'action'"
+        )
+    for node, dim, name in ((inputs[0], obs_dim, "obs_dim"), (outputs[0], act_dim, "act_dim")):
+        if node.type != "tensor(float)":
+            raise ValueError(f"{path}: '{node.name}' is {node.type}, expected tensor(float)")
+        shape = node.shape
+        if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != dim):
+            raise ValueError(
+                f"{path}: metadata says {name}={dim} but the graph's '{node.name}' has "
+                f"shape {shape}"
+            )

@@ -10,8 +10,10 @@ import sys
 from importlib import metadata
 
 import typer
+from ddpg_robot.cli.bench import bench_app
 from ddpg_robot.cli.evaluate import evaluate
 from ddpg_robot.cli.export import export
+from ddpg_robot.cli.run import run
 from ddpg_robot.cli.train import train
 
 from ddpg_robot.errors import DDPGRobotError
@@ -33,6 +35,8 @@ def _root() -> None:
 app.command(no_args_is_help=True)(train)
 app.command(no_args_is_help=True)(export)
 app.command("eval", no_args_is_help=True)(evaluate)
+app.command(no_args_is_help=True)(run)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

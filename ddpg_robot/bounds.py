@@ -1,12 +1,14 @@
-"""Action-bound helpers: scaling between [-1, 1] units and the env's [low, high].
+"""Action bounds: scaling between [-1, 1] units and [low, high], and inverting gradients.
 
 Exploration noise is defined in [-1, 1] units (one sigma means the same on every robot);
-these helpers move it into the env's units and keep every executed action in bounds.
+the numpy helpers move it into the env's units and keep every executed action in bounds.
+`invert_gradients` is the learner's dQ/da transform for a linear (unsquashed) actor head.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def half_range(low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -32,3 +34,19 @@ def explore(
     """Add noise given in [-1, 1] units to an env-unit action and clip into [low, high]."""
     noisy = np.asarray(action, dtype=np.float64) + noise_unit * half_range(low, high)
     return np.clip(noisy, low, high).astype(np.float32)
+
+
+def invert_gradients(
+    dq_da: torch.Tensor, actions: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
+    """Inverting gradients (Hausknecht & Stone 2016, eq. 9), per action dimension.
+
+    `dq_da` is the ascent direction of Q: a positive entry says "increase p". Such entries
+    are scaled by (high - p) / (high - low), the others by (p - low) / (high - low). The
+    push toward a bound fades as p nears it, and once p is beyond it the factor turns
+    negative and the push points back inside. Shapes: (B, act_dim) with bounds (act_dim,).
+    """
+    width = high - low
+    toward_high = (high - actions) / width
+    toward_low = (actions - low) / width
+    return dq_da * torch.where(dq_da > 0, toward_high, toward_low)

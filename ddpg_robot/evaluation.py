@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -63,14 +64,7 @@ def evaluate_model(
     if video is not None and not Path(video).parent.is_dir():
         raise EvaluationError(f"video folder {Path(video).parent} does not exist")
     if model.suffix == ".onnx":
-        from ddpg_robot.runtime import Controller
-
-        if not model.is_file():
-            raise EvaluationError(f"no policy file at {model}")
-        try:
-            controller = Controller(model)
-        except ValueError as exc:
-            raise EvaluationError(str(exc)) from None
+        controller = load_controller(model)
         policy, kind = controller.act, "onnx"
         interface = (controller.obs_dim, controller.act_dim, controller.action_low,
                      controller.action_high, controller.metadata["env_id"])  # fmt: skip
@@ -92,6 +86,19 @@ def evaluate_model(
         return EvalResult(np.concatenate([[first], rest]), kind)
     finally:
         env.close()
+
+
+def load_controller(path: str | Path, **kwargs: Any) -> Any:
+    """`runtime.Controller` for `path`, with its errors as one-line `EvaluationError`s."""
+    from ddpg_robot.runtime import Controller
+
+    path = Path(path)
+    if not path.is_file():
+        raise EvaluationError(f"no policy file at {path}")
+    try:
+        return Controller(path, **kwargs)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
 
 
 def _check_interface(

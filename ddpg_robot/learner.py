@@ -25,6 +25,8 @@ class DDPGLearner:
 
     `action_grad_transform` is the one place where dQ/da may be edited before it is pushed
     through the actor; inverting gradients (Hausknecht & Stone 2016) plugs in there.
+    `target_action_bounds` (low, high): clip mu'(s') in the TD target to the actions the env
+    would execute; needed for an actor whose raw output may leave the bounds (linear head).
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class DDPGLearner:
         gamma: float = 0.99,
         tau: float = 0.005,
         action_grad_transform: ActionGradTransform | None = None,
+        target_action_bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.actor = actor
         self.critic = critic
@@ -47,6 +50,7 @@ class DDPGLearner:
         self.gamma = gamma
         self.tau = tau
         self.action_grad_transform = action_grad_transform
+        self.target_action_bounds = target_action_bounds
         self.num_updates = 0
 
     def update(self, batch: Batch) -> dict[str, float]:
@@ -64,7 +68,10 @@ class DDPGLearner:
         Only `terminated` stops bootstrapping: a time-limit truncation is stored with
         terminated = 0, so its target still includes the value of the next state.
         """
-        next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))  # (B,)
+        next_actions = self.actor_target(batch.next_obs)  # (B, act_dim)
+        if self.target_action_bounds is not None:
+            next_actions = torch.clamp(next_actions, *self.target_action_bounds)
+        next_q = self.critic_target(batch.next_obs, next_actions)  # (B,)
         return batch.rewards + self.gamma * (1.0 - batch.terminated) * next_q
 
     def critic_step(self, batch: Batch) -> dict[str, torch.Tensor]:

@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from ddpg_robot import __version__
-from ddpg_robot.bounds import explore
+from ddpg_robot.bounds import explore, invert_gradients
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpg_robot.config import TrainConfig, resolve_resumed_config
@@ -130,10 +131,6 @@ class Trainer:
         resume_state: dict[str, Any] | None = None,
     ) -> None:
         config.validate()
-        if config.action_bound != "tanh":
-            raise ConfigError(
-                f"--action-bound {config.action_bound} is not available yet; use tanh"
-            )
         self.config = config
         self.device = resolve_device(config.device)
         self.run_dir = Path(run_dir)
@@ -156,8 +153,10 @@ class Trainer:
             self.info.action_low,
             self.info.action_high,
             hidden_sizes=config.hidden_sizes,
+            head="linear" if config.action_bound == "invert-gradients" else "tanh",
             normalize_obs=config.normalize_obs,
         ).to(self.device)
+        bounds = (self.actor.action_low, self.actor.action_high)
         critic = Critic(
             self.info.obs_dim,
             self.info.act_dim,
@@ -171,6 +170,16 @@ class Trainer:
             lr_critic=config.lr_critic,
             gamma=config.gamma,
             tau=config.tau,
+            **(
+                {
+                    "action_grad_transform": partial(
+                        invert_gradients, low=bounds[0], high=bounds[1]
+                    ),
+                    "target_action_bounds": bounds,
+                }
+                if self.actor.head == "linear"
+                else {}
+            ),
         )
         self.buffer = ReplayBuffer(
             config.buffer_size,
@@ -279,9 +288,10 @@ class Trainer:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Deterministic action mu(obs) in env units, shape (act_dim,)."""
+        """Deterministic action mu(obs) in env units, clipped to the bounds, shape (act_dim,)."""
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
-        return self.actor(obs_t)[0].cpu().numpy()
+        action = torch.clamp(self.actor(obs_t), self.actor.action_low, self.actor.action_high)
+        return action[0].cpu().numpy()
 
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
         returns = evaluate_policy(self.act, self.eval_env, self.config.eval_episodes)

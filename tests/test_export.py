@@ -256,3 +256,22 @@ def test_eval_video_writes_an_mp4(tmp_path: Path, exported: dict[str, Path]) -> 
     frames = iio.imread(video, index=None)
     assert frames.ndim == 4 and frames.shape[0] >= 2 and frames.shape[-1] == 3
     assert frames.std() > 1.0  # a rendered scene, not a blank image
+
+
+def test_invert_gradients_run_exports_a_linear_head_that_stays_in_bounds(tmp_path: Path) -> None:
+    run_dir = tmp_path / "ig"
+    code, _, err = run_main(["train", "InvertedPendulum-v4", "--run-dir", str(run_dir),
+                             "--total-steps", "400", "--eval-every", "400",
+                             "--action-bound", "invert-gradients", *FAST])  # fmt: skip
+    assert code == 0, err
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["actor_head"] == "linear" and state["config"]["action_bound"] == "invert-gradients"
+    report = export_policy(run_dir)
+    assert report.metadata["actor_head"] == "linear"
+    # A linear head's raw output leaves [-3, 3] for large inputs; the graph's clip holds it.
+    actor, _ = load_actor(run_dir / "checkpoints" / "best.pt")
+    obs = np.random.default_rng(0).standard_normal((512, 4)).astype(np.float32) * 1e4
+    with torch.no_grad():
+        assert actor(torch.from_numpy(obs)).abs().max() > 3.0
+    (actions,) = _ort(report.path).run(["action"], {"obs": obs})
+    assert (np.abs(actions) <= 3.0).all()

@@ -98,11 +98,6 @@ def test_cuda_without_cuda(tmp_path: Path) -> None:
                 "CUDA is not available")  # fmt: skip
 
 
-def test_invert_gradients_not_available_yet(tmp_path: Path) -> None:
-    _fails_with(["train", "InvertedPendulum-v4", "--action-bound", "invert-gradients",
-                 "--run-dir", str(tmp_path / "r")], "not available yet")  # fmt: skip
-
-
 def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "last.pt").write_bytes(b"x")

@@ -1,0 +1,104 @@
+"""Inverting gradients: the formula by hand, and its sign convention through real actor steps."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ddpg_robot.bounds import env_to_unit, explore, invert_gradients, unit_to_env
+from ddpg_robot.learner import DDPGLearner
+from ddpg_robot.networks import Actor
+
+LOW, HIGH = torch.tensor([-1.0]), torch.tensor([3.0])  # width 4
+
+
+@pytest.mark.parametrize(
+    ("p", "grad", "expected"),
+    [
+        (1.0, 2.0, 2.0 * (3 - 1) / 4),  # inside, wants up: scaled by room above
+        (1.0, -2.0, -2.0 * (1 + 1) / 4),  # inside, wants down: scaled by room below
+        (3.0, 2.0, 0.0),  # at high, wants up: no push
+        (3.0, -2.0, -2.0),  # at high, wants down: full push
+        (-1.0, -2.0, 0.0),  # at low, wants down: no push
+        (-1.0, 2.0, 2.0),  # at low, wants up: full push
+        (5.0, 2.0, -1.0),  # beyond high, wants up: inverted, points back down
+        (5.0, -2.0, -3.0),  # beyond high, wants down: amplified
+        (-3.0, -2.0, 1.0),  # beyond low, wants down: inverted, points back up
+        (-3.0, 2.0, 3.0),  # beyond low, wants up: amplified
+        (1.0, 0.0, 0.0),  # zero gradient stays zero
+        (7.0, 0.0, 0.0),
+    ],
+)
+def test_formula_against_hand_computed_values(p: float, grad: float, expected: float) -> None:
+    out = invert_gradients(torch.tensor([[grad]]), torch.tensor([[p]]), LOW, HIGH)
+    assert out.item() == pytest.approx(expected, abs=1e-12)
+
+
+def test_asymmetric_bounds_per_dimension() -> None:
+    low = torch.tensor([-2.0, 0.0, 10.0], dtype=torch.float64)
+    high = torch.tensor([1.0, 5.0, 11.0], dtype=torch.float64)
+    p = torch.tensor([[0.0, 4.0, 12.0], [-2.5, 1.0, 10.5]], dtype=torch.float64)
+    g = torch.tensor([[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]], dtype=torch.float64)
+    expected = torch.tensor(
+        [
+            [1.0 * (1 - 0) / 3, -1.0 * (4 - 0) / 5, 1.0 * (11 - 12) / 1],
+            [-1.0 * (-2.5 + 2) / 3, 1.0 * (5 - 1) / 5, -1.0 * (10.5 - 10) / 1],
+        ],
+        dtype=torch.float64,
+    )
+    torch.testing.assert_close(invert_gradients(g, p, low, high), expected, rtol=0, atol=1e-15)
+
+
+class PrefersLargerActions(nn.Module):
+    """Q(s, a) = sum(a): dQ/da = +1 everywhere, so plain DDPG pushes every action up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))  # the learner's optimiser needs a parameter
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return action.sum(-1) + 0.0 * self.unused
+
+
+def _linear_actor(start: float) -> Actor:
+    """A bias-only linear-head actor whose output is `start` for every observation."""
+    actor = Actor(2, 1, [-1.0], [1.0], hidden_sizes=(), head="linear")
+    with torch.no_grad():
+        actor.net[0].weight.zero_()
+        actor.net[0].bias.fill_(start)
+    return actor
+
+
+def _after_steps(start: float, transform: bool, steps: int = 20) -> float:
+    actor = _linear_actor(start)
+    hook = partial(invert_gradients, low=actor.action_low, high=actor.action_high)
+    learner = DDPGLearner(actor, PrefersLargerActions(), lr_actor=1e-2,
+                          action_grad_transform=hook if transform else None)  # fmt: skip
+    obs = torch.zeros(8, 2)
+    for _ in range(steps):
+        learner.actor_step(obs)
+    return actor(obs[:1]).item()
+
+
+def test_sign_convention_through_real_actor_steps() -> None:
+    # Above `high`: inverting gradients moves the output down, back toward the box ...
+    assert _after_steps(1.5, transform=True) < 1.5
+    # ... where plain DDPG, following dQ/da = +1, pushes it further out.
+    assert _after_steps(1.5, transform=False) > 1.5
+    # Well inside: both move it up, toward what the critic prefers.
+    assert _after_steps(0.0, transform=True) > 0.0
+    # And it converges to the bound rather than past it.
+    assert _after_steps(0.0, transform=True, steps=2_000) == pytest.approx(1.0, abs=0.02)
+
+
+def test_unit_scaling_round_trip_and_explore_clips() -> None:
+    low, high = np.array([-2.0, 0.0]), np.array([1.0, 5.0])
+    np.testing.assert_allclose(unit_to_env(np.array([-1.0, 1.0]), low, high), [-2.0, 5.0])
+    x = np.array([0.3, 4.0])
+    np.testing.assert_allclose(unit_to_env(env_to_unit(x, low, high), low, high), x)
+    noisy = explore(np.array([0.9, 4.9]), np.array([1.0, 1.0]), low, high)
+    np.testing.assert_array_equal(noisy, np.array([1.0, 5.0], dtype=np.float32))

@@ -38,3 +38,46 @@ def latency(
             f"process {name}: import {fig['import_s'] * 1e3:.0f} ms, peak RSS "
             f"{fig['peak_rss_mb']:.0f} MB, torch loaded: {fig['torch_loaded']}"
         )
+
+
+@bench_app.command("train")
+def train_bench(
+    env_id: Annotated[str, typer.Argument(help="Gymnasium id.")] = "HalfCheetah-v4",
+    rounds: Annotated[int, typer.Option(help="A/B pairs of whole runs.")] = 3,
+    updating_steps: Annotated[int, typer.Option(help="Updating steps per run.")] = 5_000,
+    random_steps: Annotated[int, typer.Option(help="Random steps per run.")] = 1_000,
+) -> None:
+    """`ddpg-robot train` vs a plain CleanRL-style loop: whole-run times, alternating A B."""
+    import statistics
+
+    from ddpg_robot import bench_train as bt
+
+    settings = bt.BenchSettings(env_id=env_id, random_steps=random_steps,
+                                updating_steps=updating_steps)  # fmt: skip
+    typer.echo(
+        f"{env_id}: batch {settings.batch_size}, {settings.hidden_sizes} nets, Gaussian "
+        f"{settings.noise_sigma}, {random_steps:,} random + {updating_steps:,} updating steps; "
+        f"torch {bt.torch.__version__}, {bt.torch.get_num_threads()} threads"
+    )
+    ref_times, pkg_times = [], []
+    for r in range(rounds):
+        ref_times.append(bt.reference_loop(settings))
+        pkg_times.append(bt.package_run(settings))
+        typer.echo(f"  round {r + 1}: reference {ref_times[-1]:6.1f} s   ddpg-robot train "
+                   f"{pkg_times[-1]:6.1f} s   ratio {ref_times[-1] / pkg_times[-1]:.2f}")  # fmt: skip
+    ratios = [a / b for a, b in zip(ref_times, pkg_times)]
+    total = random_steps + updating_steps
+    typer.echo(
+        f"median whole-run time: reference {statistics.median(ref_times):.1f} s "
+        f"({total / statistics.median(ref_times):.0f} sps), ddpg-robot train "
+        f"{statistics.median(pkg_times):.1f} s ({total / statistics.median(pkg_times):.0f} sps); "
+        f"median ratio {statistics.median(ratios):.2f}x"
+    )
+    for name, rate in bt.learner_updates_per_second(settings).items():
+        typer.echo(f"{name} alone: {rate:.0f} updates/s ({1e3 / rate:.2f} ms per update)")
+    typer.echo(f"env alone: {bt.env_steps_per_second(settings):.0f} steps/s")
+    flops = bt.update_flops(settings)
+    typer.echo(
+        f"one update: {flops['update_mflop']:.0f} MFLOP; large matmul {flops['matmul_gflops']:.0f} "
+        f"GFLOP/s on this machine, a floor of {flops['floor_ms']:.2f} ms per update"
+    )

@@ -45,8 +45,8 @@ class DDPGLearner:
         self.critic = critic
         self.actor_target = copy.deepcopy(actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(actor.parameters(), lr=lr_actor)
-        self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=lr_critic)
+        self.actor_optimizer = _adam(actor.parameters(), lr_actor)
+        self.critic_optimizer = _adam(critic.parameters(), lr_critic)
         self.gamma = gamma
         self.tau = tau
         self.action_grad_transform = action_grad_transform
@@ -146,3 +146,13 @@ class DDPGLearner:
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.num_updates = int(state["num_updates"])
+
+
+def _adam(params, lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel where this torch has one for the device (~15% faster per
+    update on CPU, docs/benchmarks.md); the plain implementation otherwise."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:  # pragma: no cover - devices without a fused Adam
+        return torch.optim.Adam(params, lr=lr)

@@ -186,10 +186,16 @@ def update_flops(s: BenchSettings) -> dict[str, float]:
         return sum(2 * b * i * o for k, (i, o) in enumerate(layers) if first or k > 0)
 
     flops = (
-        fwd(actor) + fwd(critic)  # TD target
-        + fwd(critic) + fwd(critic) + input_grads(critic, first=False)  # critic step
-        + fwd(actor) + fwd(critic) + input_grads(critic, first=True)  # actor step: dQ/da
-        + fwd(actor) + input_grads(actor, first=False)  # ... and through the actor
+        fwd(actor)
+        + fwd(critic)  # TD target
+        + fwd(critic)
+        + fwd(critic)
+        + input_grads(critic, first=False)  # critic step
+        + fwd(actor)
+        + fwd(critic)
+        + input_grads(critic, first=True)  # actor step: dQ/da
+        + fwd(actor)
+        + input_grads(actor, first=False)  # ... and through the actor
     )
     size = 2048
     x, y = torch.randn(size, size), torch.randn(size, size)

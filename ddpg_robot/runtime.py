@@ -135,9 +135,7 @@ class Controller:
         self._run_bound()
         # Last guard (the graph clips too). fmax/fmin return the bound where the other
         # operand is NaN, so the result is finite and in bounds whatever the graph produced.
-        action = np.empty(self.act_dim, dtype=np.float32)
-        np.fmax(self._act1[0], self._low, out=action)
-        np.fmin(action, self._high, out=action)
+        action = np.fmin(np.fmax(self._act1[0], self._low), self._high)  # a new array
         if self._hold:
             self._last_good = action.copy()
         return action

@@ -108,3 +108,18 @@ def test_train_command_solves_inverted_pendulum_with_its_defaults(tmp_path) -> N
     print(out.strip().splitlines()[-2])
     assert best["step"] <= 20_000
     assert best["best_eval"] >= 900.0, out
+
+
+@pytest.mark.slow
+def test_invert_gradients_actor_solves_inverted_pendulum(tmp_path) -> None:
+    """The linear head kept in bounds by inverting gradients learns too (best eval >= 900)."""
+    from ddpg_robot.checkpoint import load_checkpoint
+    from tests.helpers import run_main
+
+    run_dir = tmp_path / "ig"
+    code, out, err = run_main(["train", "InvertedPendulum-v4", "--action-bound",
+                               "invert-gradients", "--run-dir", str(run_dir), "--quiet"])  # fmt: skip
+    assert code == 0, err
+    best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
+    assert best["actor_head"] == "linear"
+    assert best["best_eval"] >= 900.0, best["best_eval"]

@@ -63,8 +63,11 @@ def train_bench(
     for r in range(rounds):
         ref_times.append(bt.reference_loop(settings))
         pkg_times.append(bt.package_run(settings))
-        typer.echo(f"  round {r + 1}: reference {ref_times[-1]:6.1f} s   ddpg-robot train "
-                   f"{pkg_times[-1]:6.1f} s   ratio {ref_times[-1] / pkg_times[-1]:.2f}")  # fmt: skip
+        ratio = ref_times[-1] / pkg_times[-1]
+        typer.echo(
+            f"  round {r + 1}: reference {ref_times[-1]:6.1f} s   "
+            f"ddpg-robot train {pkg_times[-1]:6.1f} s   ratio {ratio:.2f}"
+        )
     ratios = [a / b for a, b in zip(ref_times, pkg_times)]
     total = random_steps + updating_steps
     typer.echo(

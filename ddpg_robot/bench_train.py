@@ -85,8 +85,8 @@ def reference_loop(s: BenchSettings) -> float:
     actor_opt = torch.optim.Adam(actor.parameters(), lr=s.lr)
     q_opt = torch.optim.Adam(qf.parameters(), lr=s.lr)
     total = s.random_steps + s.updating_steps
-    buf = {k: np.zeros((total, d), np.float32) for k, d in
-           (("obs", obs_dim), ("act", act_dim), ("rew", 1), ("next", obs_dim), ("term", 1))}  # fmt: skip
+    widths = {"obs": obs_dim, "act": act_dim, "rew": 1, "next": obs_dim, "term": 1}
+    buf = {key: np.zeros((total, width), np.float32) for key, width in widths.items()}
     obs, _ = env.reset()
     for step in range(total):
         if step < s.random_steps:

@@ -117,8 +117,8 @@ def test_invert_gradients_actor_solves_inverted_pendulum(tmp_path) -> None:
     from tests.helpers import run_main
 
     run_dir = tmp_path / "ig"
-    code, out, err = run_main(["train", "InvertedPendulum-v4", "--action-bound",
-                               "invert-gradients", "--run-dir", str(run_dir), "--quiet"])  # fmt: skip
+    args = ["--action-bound", "invert-gradients", "--run-dir", str(run_dir), "--quiet"]
+    code, out, err = run_main(["train", "InvertedPendulum-v4", *args])
     assert code == 0, err
     best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
     assert best["actor_head"] == "linear"

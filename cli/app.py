@@ -13,7 +13,9 @@ import typer
 from ddpg_robot.cli.bench import bench_app
 from ddpg_robot.cli.evaluate import evaluate
 from ddpg_robot.cli.export import export
+from ddpg_robot.cli.plot import plot
 from ddpg_robot.cli.run import run
+from ddpg_robot.cli.sweep import sweep
 from ddpg_robot.cli.train import train
 
 from ddpg_robot.errors import DDPGRobotError
@@ -36,6 +38,8 @@ app.command(no_args_is_help=True)(train)
 app.command(no_args_is_help=True)(export)
 app.command("eval", no_args_is_help=True)(evaluate)
 app.command(no_args_is_help=True)(run)
+app.command(no_args_is_help=True)(plot)
+app.command(no_args_is_help=True)(sweep)
 app.add_typer(bench_app, name="bench")
 
 

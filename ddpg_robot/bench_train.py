@@ -71,6 +71,37 @@ class _RefCritic(nn.Module):
         return self.net(torch.cat([obs, action], 1))
 
 
+class _ReferenceDDPG:
+    """The reference's networks, optimisers and update, as a plain loop writes them."""
+
+    def __init__(self, obs_dim: int, act_dim: int, low, high, s: BenchSettings) -> None:
+        self.s = s
+        self.actor = _RefActor(obs_dim, act_dim, s.hidden_sizes, low, high)
+        self.qf = _RefCritic(obs_dim, act_dim, s.hidden_sizes)
+        self.target_actor, self.target_qf = copy.deepcopy(self.actor), copy.deepcopy(self.qf)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=s.lr)
+        self.q_opt = torch.optim.Adam(self.qf.parameters(), lr=s.lr)
+
+    def update(self, obs, act, rew, next_obs, term) -> None:
+        """One update; rewards and terminations are (B, 1)."""
+        s = self.s
+        with torch.no_grad():
+            next_q = self.target_qf(next_obs, self.target_actor(next_obs))
+            y = rew + s.gamma * (1 - term) * next_q
+        q_loss = F.mse_loss(self.qf(obs, act), y)
+        self.q_opt.zero_grad()
+        q_loss.backward()
+        self.q_opt.step()
+        actor_loss = -self.qf(obs, self.actor(obs)).mean()
+        self.actor_opt.zero_grad()
+        actor_loss.backward()
+        self.actor_opt.step()
+        for net, target in ((self.actor, self.target_actor), (self.qf, self.target_qf)):
+            for p, tp in zip(net.parameters(), target.parameters()):
+                tp.data.copy_(s.tau * p.data + (1 - s.tau) * tp.data)
+        _ = q_loss.item(), actor_loss.item()  # what a loop that logs every step pays
+
+
 def reference_loop(s: BenchSettings) -> float:
     """The plain loop; returns its whole-run wall time in seconds."""
     start = time.perf_counter()
@@ -79,11 +110,7 @@ def reference_loop(s: BenchSettings) -> float:
     env = make_env(s.env_id, seed=s.seed)
     low, high = env.action_space.low, env.action_space.high
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    actor = _RefActor(obs_dim, act_dim, s.hidden_sizes, low, high)
-    qf = _RefCritic(obs_dim, act_dim, s.hidden_sizes)
-    target_actor, target_qf = copy.deepcopy(actor), copy.deepcopy(qf)
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=s.lr)
-    q_opt = torch.optim.Adam(qf.parameters(), lr=s.lr)
+    ref = _ReferenceDDPG(obs_dim, act_dim, low, high, s)
     total = s.random_steps + s.updating_steps
     widths = {"obs": obs_dim, "act": act_dim, "rew": 1, "next": obs_dim, "term": 1}
     buf = {key: np.zeros((total, width), np.float32) for key, width in widths.items()}
@@ -93,7 +120,7 @@ def reference_loop(s: BenchSettings) -> float:
             action = env.action_space.sample()
         else:
             with torch.no_grad():
-                action = actor(torch.as_tensor(obs, dtype=torch.float32)[None])[0].numpy()
+                action = ref.actor(torch.as_tensor(obs, dtype=torch.float32)[None])[0].numpy()
             action = np.clip(action + rng.normal(0, (high - low) / 2 * s.noise_sigma), low, high)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         for key, value in zip(("obs", "act", "rew", "next", "term"),
@@ -103,21 +130,7 @@ def reference_loop(s: BenchSettings) -> float:
         if step >= s.random_steps:
             idx = rng.integers(0, step + 1, s.batch_size)
             b = {k: torch.as_tensor(v[idx]) for k, v in buf.items()}
-            with torch.no_grad():
-                next_q = target_qf(b["next"], target_actor(b["next"]))
-                y = b["rew"] + s.gamma * (1 - b["term"]) * next_q
-            q_loss = F.mse_loss(qf(b["obs"], b["act"]), y)
-            q_opt.zero_grad()
-            q_loss.backward()
-            q_opt.step()
-            actor_loss = -qf(b["obs"], actor(b["obs"])).mean()
-            actor_opt.zero_grad()
-            actor_loss.backward()
-            actor_opt.step()
-            for net, target in ((actor, target_actor), (qf, target_qf)):
-                for p, tp in zip(net.parameters(), target.parameters()):
-                    tp.data.copy_(s.tau * p.data + (1 - s.tau) * tp.data)
-            _ = q_loss.item(), actor_loss.item()  # what a loop that logs every step pays
+            ref.update(b["obs"], b["act"], b["rew"], b["next"], b["term"])
     env.close()
     return time.perf_counter() - start
 
@@ -241,27 +254,6 @@ def _random_batch(obs_dim: int, act_dim: int, batch_size: int) -> Batch:
 
 
 def _reference_update_fn(info, s: BenchSettings, batch: Batch):
-    actor = _RefActor(info.obs_dim, info.act_dim, s.hidden_sizes, info.action_low, info.action_high)
-    qf = _RefCritic(info.obs_dim, info.act_dim, s.hidden_sizes)
-    target_actor, target_qf = copy.deepcopy(actor), copy.deepcopy(qf)
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=s.lr)
-    q_opt = torch.optim.Adam(qf.parameters(), lr=s.lr)
+    ref = _ReferenceDDPG(info.obs_dim, info.act_dim, info.action_low, info.action_high, s)
     rew, term = batch.rewards[:, None], batch.terminated[:, None]
-
-    def update() -> None:
-        with torch.no_grad():
-            y = rew + s.gamma * (1 - term) * target_qf(batch.next_obs, target_actor(batch.next_obs))
-        q_loss = F.mse_loss(qf(batch.obs, batch.actions), y)
-        q_opt.zero_grad()
-        q_loss.backward()
-        q_opt.step()
-        actor_loss = -qf(batch.obs, actor(batch.obs)).mean()
-        actor_opt.zero_grad()
-        actor_loss.backward()
-        actor_opt.step()
-        for net, target in ((actor, target_actor), (qf, target_qf)):
-            for p, tp in zip(net.parameters(), target.parameters()):
-                tp.data.copy_(s.tau * p.data + (1 - s.tau) * tp.data)
-        _ = q_loss.item(), actor_loss.item()
-
-    return update
+    return lambda: ref.update(batch.obs, batch.actions, rew, batch.next_obs, term)

@@ -44,7 +44,13 @@ class Controller:
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"no policy file at {path}")
+            shipped = shipped_model_path(path)
+            if shipped is None:
+                names = ", ".join(shipped_models()) or "none installed"
+                raise FileNotFoundError(
+                    f"no policy file at {path}, and no shipped model of that name ({names})"
+                )
+            path = shipped
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -173,6 +179,32 @@ class Controller:
             f"Controller({self.path!r}, env_id={self._metadata['env_id']!r}, "
             f"obs_dim={self.obs_dim}, act_dim={self.act_dim})"
         )
+
+
+def shipped_models() -> list[str]:
+    """Names of the policies shipped inside the package (`ddpg_robot.models`)."""
+    folder = _models_folder()
+    if folder is None:
+        return []
+    return sorted(name[: -len(".onnx")] for name in os.listdir(folder) if name.endswith(".onnx"))
+
+
+def shipped_model_path(name: str) -> str | None:
+    """Path of the shipped policy called `name` (with or without `.onnx`), or None."""
+    folder = _models_folder()
+    if folder is None or os.sep in name or (os.altsep and os.altsep in name):
+        return None
+    filename = name if name.endswith(".onnx") else f"{name}.onnx"
+    candidate = os.path.join(folder, filename)
+    return candidate if os.path.isfile(candidate) else None
+
+
+def _models_folder() -> str | None:
+    try:
+        from ddpg_robot import models
+    except ImportError:
+        return None
+    return os.path.dirname(os.path.abspath(models.__file__))
 
 
 def read_policy_metadata(path: str | os.PathLike) -> dict[str, Any]:

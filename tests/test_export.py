@@ -213,9 +213,18 @@ def test_export_bad_inputs(tmp_path: Path, runs: dict[str, Path]) -> None:
     _fails(["export", str(tmp_path / "missing")], "does not exist")
     (tmp_path / "empty_run").mkdir()
     _fails(["export", str(tmp_path / "empty_run")], "has no checkpoints/best.pt")
-    corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(os.urandom(256))
-    _fails(["export", str(corrupt)], "is not a readable ddpg-robot checkpoint")
+    good = (runs["plain"] / "checkpoints" / "best.pt").read_bytes()
+    rng = np.random.default_rng(0)
+    corruptions = {
+        "random": rng.integers(0, 256, 256, dtype=np.uint8).tobytes(),
+        "truncated": good[: len(good) // 2],
+        "flipped": good[:1000] + bytes(255 - b for b in good[1000:1400]) + good[1400:],
+        "empty": b"",
+    }
+    for name, data in corruptions.items():
+        corrupt = tmp_path / f"{name}.pt"
+        corrupt.write_bytes(data)
+        _fails(["export", str(corrupt)], "ddpg-robot checkpoint")
     _fails(["export", str(runs["plain"]), "-o", str(tmp_path / "no" / "such" / "p.onnx")],
            "does not exist; create it first")  # fmt: skip
 

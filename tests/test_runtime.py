@@ -237,3 +237,19 @@ def test_run_command_drives_a_mujoco_env(tmp_path: Path) -> None:
                                "--steps", "10"])  # fmt: skip
     assert code == 0, err
     assert "10 steps at 25.0 Hz" in out and "10 act() calls, 0 held" in out
+
+
+def test_controller_opens_a_shipped_model_by_name(
+    tmp_path: Path, policy: Path, monkeypatch
+) -> None:
+    import shutil
+
+    import ddpg_robot.runtime as runtime
+
+    shutil.copy(policy, tmp_path / "point-v0.onnx")
+    monkeypatch.setattr(runtime, "_models_folder", lambda: str(tmp_path))
+    assert runtime.shipped_models() == ["point-v0"]
+    for name in ("point-v0", "point-v0.onnx"):
+        assert Controller(name).metadata["env_id"] == "TestPoint-v0"
+    with pytest.raises(FileNotFoundError, match=r"no shipped model of that name \(point-v0\)"):
+        Controller("cheetah-v9")

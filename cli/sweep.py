@@ -1,0 +1,48 @@
+"""`ddpg-robot sweep ENV_ID`: seeds x grid as Ray tasks, one train run each (docs/sweeps.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def sweep(
+    env_id: Annotated[str, typer.Argument(help="Gymnasium id, e.g. Hopper-v4.")],
+    seeds: Annotated[int, typer.Option(help="Seeds per configuration (0 .. N-1).")] = 5,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(help="key=v1,v2 (repeatable); hidden sizes as 64-64."),
+    ] = None,
+    total_steps: Annotated[int | None, typer.Option(help="Env steps per trial.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML with settings shared by every trial.")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address; default: a local Ray.")
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs Ray reserves per trial.")] = 1.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep folder (default sweeps/ENV-TIME); reuse to resume.")
+    ] = None,
+) -> None:
+    """Run every (config, seed) as its own training run on Ray; summary.csv and curves.png."""
+    from ddpg_robot.config import load_config_file
+    from ddpg_robot.sweep import parse_grid, run_sweep
+
+    base = load_config_file(config) if config is not None else {}
+    if total_steps is not None:
+        base["total_steps"] = total_steps
+    base.pop("env_id", None)
+    base.pop("seed", None)
+    out = out or Path("sweeps") / f"{env_id}-{datetime.now():%Y%m%d-%H%M%S}"
+    rows = run_sweep(env_id, seeds=seeds, grid=parse_grid(grid or []), out=out, base=base,
+                     address=address, cpus_per_trial=cpus_per_trial, log=typer.echo)  # fmt: skip
+    failed = [r for r in rows if r["status"] != "ok"]
+    typer.echo(
+        f"summary: {out / 'summary.csv'} ({len(rows) - len(failed)} ok, {len(failed)} failed)"
+    )
+    if (out / "curves.png").exists():
+        typer.echo(f"curves: {out / 'curves.png'}")

@@ -1,0 +1,140 @@
+"""Learning curves from run directories: episode and evaluation returns against env steps.
+
+Runs whose configs differ only in their seed are one group, drawn as the mean across seeds
+with a band from min to max; a group of one run is drawn as its own line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ddpg_robot.errors import DDPGRobotError
+from ddpg_robot.logger import read_metrics
+
+# Settings that name a run rather than change what it learns.
+_NOT_CONFIG = {"seed", "total_steps", "eval_every", "eval_episodes", "checkpoint_every",
+               "save_buffer", "device"}  # fmt: skip
+
+
+class PlotError(DDPGRobotError):
+    """A run directory cannot be plotted."""
+
+
+@dataclass
+class RunCurves:
+    run_dir: Path
+    config: dict
+    episode_steps: np.ndarray
+    episode_returns: np.ndarray
+    eval_steps: np.ndarray
+    eval_means: np.ndarray
+    eval_stds: np.ndarray
+
+
+def load_run(run_dir: str | Path) -> RunCurves:
+    """Read `metrics.csv` and `config.json` of one run dir."""
+    run_dir = Path(run_dir)
+    metrics, config_file = run_dir / "metrics.csv", run_dir / "config.json"
+    if not metrics.is_file() or not config_file.is_file():
+        raise PlotError(f"{run_dir} is not a ddpg-robot run dir (no metrics.csv/config.json)")
+    try:
+        rows = read_metrics(metrics)
+        config = json.loads(config_file.read_text())
+        episodes = [r for r in rows if r.get("episode_return")]
+        evals = [r for r in rows if r.get("eval_return_mean")]
+        return RunCurves(
+            run_dir=run_dir,
+            config=config,
+            episode_steps=np.array([int(r["step"]) for r in episodes]),
+            episode_returns=np.array([float(r["episode_return"]) for r in episodes]),
+            eval_steps=np.array([int(r["step"]) for r in evals]),
+            eval_means=np.array([float(r["eval_return_mean"]) for r in evals]),
+            eval_stds=np.array([float(r["eval_return_std"] or 0.0) for r in evals]),
+        )
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise PlotError(f"{run_dir}: unreadable metrics or config ({exc})") from None
+
+
+def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
+    """Runs keyed by a label of what distinguishes their configs (seed aside)."""
+    keys = [{k: v for k, v in r.config.items() if k not in _NOT_CONFIG} for r in runs]
+    varying = sorted({k for key in keys for k in key if any(o.get(k) != key.get(k) for o in keys)})
+    groups: dict[str, list[RunCurves]] = {}
+    for run, key in zip(runs, keys):
+        label = ", ".join(f"{k}={key.get(k)}" for k in varying if k != "env_id") or "runs"
+        if len({r.config.get("env_id") for r in runs}) > 1:
+            label = f"{key.get('env_id')} {label}"
+        groups.setdefault(label, []).append(run)
+    return groups
+
+
+def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 10) -> Path:
+    """Write a PNG: episode returns (smoothed over `smooth` episodes) and evaluations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise PlotError(f"output folder {out.parent} does not exist")
+    runs = [load_run(d) for d in run_dirs]
+    if not runs:
+        raise PlotError("give at least one run dir")
+    fig, (ax_train, ax_eval) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for color, (label, group) in zip(_colors(), group_runs(runs).items()):
+        seeds = f" ({len(group)} seeds)" if len(group) > 1 else ""
+        curves = [(r.episode_steps, _moving_average(r.episode_returns, smooth)) for r in group]
+        _draw(ax_train, curves, color, label + seeds)
+        _draw(ax_eval, [(r.eval_steps, r.eval_means) for r in group], color, label + seeds,
+              marker="o", single_std=group[0].eval_stds if len(group) == 1 else None)  # fmt: skip
+    env_ids = sorted({str(r.config.get("env_id")) for r in runs})
+    ax_train.set_title(f"training episodes (moving average of {smooth})")
+    ax_eval.set_title("deterministic evaluation")
+    for ax in (ax_train, ax_eval):
+        ax.set_xlabel("env steps")
+        ax.grid(alpha=0.3)
+    ax_train.set_ylabel("return")
+    for ax in (ax_eval, ax_train):  # the legend goes where there are curves to name
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize="small")
+            break
+    fig.suptitle(", ".join(env_ids))
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _draw(ax, curves, color, label, *, marker=None, single_std=None) -> None:
+    curves = [(x, y) for x, y in curves if len(x)]
+    if not curves:
+        return
+    if len(curves) == 1:
+        x, y = curves[0]
+        ax.plot(x, y, color=color, label=label, marker=marker, markersize=3)
+        if single_std is not None and len(single_std) == len(y):
+            ax.fill_between(x, y - single_std, y + single_std, color=color, alpha=0.2)
+        return
+    end = min(x[-1] for x, _ in curves)
+    grid = np.linspace(max(x[0] for x, _ in curves), end, 200)
+    ys = np.stack([np.interp(grid, x, y) for x, y in curves])
+    ax.plot(grid, ys.mean(0), color=color, label=label)
+    ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.2)
+
+
+def _moving_average(y: np.ndarray, window: int) -> np.ndarray:
+    if len(y) == 0 or window <= 1:
+        return y
+    cumsum = np.cumsum(np.insert(y, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(y) + 1), window)
+    return (cumsum[1:] - cumsum[np.maximum(np.arange(1, len(y) + 1) - window, 0)]) / counts
+
+
+def _colors():
+    return iter(["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"] * 10)

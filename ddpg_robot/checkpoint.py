@@ -34,12 +34,20 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
             torch.save({"format_version": FORMAT_VERSION, **state}, f)
             f.flush()
             os.fsync(f.fileno())
+        apply_umask(tmp_name)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def apply_umask(path: str | os.PathLike) -> None:
+    """Give a file made by `tempfile.mkstemp` (mode 0600) the mode a plain open() would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

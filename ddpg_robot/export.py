@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ddpg_robot import __version__
+from ddpg_robot.checkpoint import apply_umask
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.networks import Actor
 from ddpg_robot.policy import load_actor, resolve_checkpoint
@@ -122,6 +123,7 @@ def export_policy(
                 f"onnxruntime and torch disagree by {max_diff:.3g} (> {PARITY_TOLERANCE:g}) on "
                 f"{len(observations)} observations; the file was not written"
             )
+        apply_umask(tmp)
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -68,3 +68,6 @@ def test_wheel_installs_cli_under_ddpg_robot_only(tmp_path: Path) -> None:
     assert {t for t in top_levels if not t.endswith(".dist-info")} == {"ddpg_robot"}
     assert "ddpg_robot/cli/app.py" in names
     assert not any(name.startswith("cli/") for name in names)
+    # Shipped policies ride along as package data, so Controller can open them by name.
+    shipped = {p.name for p in (REPO / "models").glob("*.onnx")}
+    assert shipped and {f"ddpg_robot/models/{name}" for name in shipped} <= set(names)

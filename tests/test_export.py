@@ -53,6 +53,10 @@ def test_default_output_and_cli_report(
     runs: dict[str, Path], exported: dict[str, Path], tmp_path: Path
 ) -> None:
     assert exported["plain"] == runs["plain"] / "policy.onnx"  # the default output
+    umask = os.umask(0)
+    os.umask(umask)
+    for written in (exported["plain"], runs["plain"] / "checkpoints" / "last.pt"):
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     out = tmp_path / "p.onnx"
     code, stdout, err = run_main(["export", str(runs["plain"]), "-o", str(out)])
     assert code == 0, err

@@ -156,13 +156,17 @@ class Trainer:
             head="linear" if config.action_bound == "invert-gradients" else "tanh",
             normalize_obs=config.normalize_obs,
         ).to(self.device)
-        bounds = (self.actor.action_low, self.actor.action_high)
         critic = Critic(
             self.info.obs_dim,
             self.info.act_dim,
             hidden_sizes=config.hidden_sizes,
             obs_normalizer=self.actor.obs_normalizer,  # one set of statistics for both
         )
+        grad_transform, target_bounds = None, None
+        if self.actor.head == "linear":  # inverting gradients, docs/action-bounds.md
+            low, high = self.actor.action_low, self.actor.action_high
+            grad_transform = partial(invert_gradients, low=low, high=high)
+            target_bounds = (low, high)
         self.learner = DDPGLearner(
             self.actor,
             critic.to(self.device),
@@ -170,16 +174,8 @@ class Trainer:
             lr_critic=config.lr_critic,
             gamma=config.gamma,
             tau=config.tau,
-            **(
-                {
-                    "action_grad_transform": partial(
-                        invert_gradients, low=bounds[0], high=bounds[1]
-                    ),
-                    "target_action_bounds": bounds,
-                }
-                if self.actor.head == "linear"
-                else {}
-            ),
+            action_grad_transform=grad_transform,
+            target_action_bounds=target_bounds,
         )
         self.buffer = ReplayBuffer(
             config.buffer_size,

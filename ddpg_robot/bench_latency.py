@@ -34,14 +34,12 @@ def measure_latency(
     """p50/p99/max per call for Controller.act, bare InferenceSession.run and torch eager."""
     import onnxruntime as ort
 
-    from ddpg_robot.runtime import Controller
+    from ddpg_robot.runtime import Controller, session_options
 
     controller = Controller(model, threads=1)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(model), session_options(threads=1), providers=["CPUExecutionProvider"]
+    )
     torch_fn = torch_eager_from_onnx(model)
 
     rng = np.random.default_rng(0)

@@ -98,12 +98,11 @@ class TrainConfig:
         for name in ("normalize_obs", "save_buffer"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not self.hidden_sizes or any(
-            not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in self.hidden_sizes
-        ):
+        if isinstance(self.hidden_sizes, str):  # strings are parsed by resolve_config
             raise ConfigError(
                 f"--hidden-sizes must be positive integers like 256,256, got {self.hidden_sizes!r}"
             )
+        parse_hidden_sizes(self.hidden_sizes)  # raises ConfigError naming --hidden-sizes
         for name, allowed in (
             ("noise", NOISE_KINDS),
             ("action_bound", ACTION_BOUNDS),

@@ -30,28 +30,14 @@ from ddpg_robot.checkpoint import apply_umask
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.networks import Actor
 from ddpg_robot.policy import load_actor, resolve_checkpoint
+from ddpg_robot.runtime import METADATA_JSON_KEYS, METADATA_TEXT_KEYS, SCHEMA_VERSION
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-5
 OBS_LIMIT = 1e9
 """The graph clamps observations to +-OBS_LIMIT: far beyond any physical state, and low
 enough that no float32 layer overflows, so every finite observation gives a finite action."""
-SCHEMA_VERSION = "1"
-METADATA_KEYS = (
-    "ddpg_robot.schema",
-    "env_id",
-    "obs_dim",
-    "act_dim",
-    "action_low",
-    "action_high",
-    "control_dt",
-    "actor_head",
-    "obs_normalization",
-    "train_steps",
-    "eval_return_mean",
-    "ddpg_robot_version",
-    "torch_version",
-)
+METADATA_KEYS = METADATA_TEXT_KEYS + METADATA_JSON_KEYS
 
 
 class ExportError(DDPGRobotError):

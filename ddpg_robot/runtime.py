@@ -18,11 +18,25 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+# The ONNX file's metadata contract (DESIGN §4), shared with the exporter.
 SCHEMA_VERSION = "1"
-_JSON_KEYS = ("obs_dim", "act_dim", "action_low", "action_high", "control_dt",
-              "obs_normalization", "train_steps", "eval_return_mean")  # fmt: skip
-_TEXT_KEYS = ("ddpg_robot.schema", "env_id", "actor_head", "ddpg_robot_version", "torch_version")
+METADATA_TEXT_KEYS = ("ddpg_robot.schema", "env_id", "actor_head", "ddpg_robot_version",
+                      "torch_version")  # fmt: skip
+"""Keys whose values are plain strings."""
+METADATA_JSON_KEYS = ("obs_dim", "act_dim", "action_low", "action_high", "control_dt",
+                      "obs_normalization", "train_steps", "eval_return_mean")  # fmt: skip
+"""Keys whose values are JSON (numbers, booleans, lists, null)."""
 NONFINITE_POLICIES = ("raise", "hold")
+
+
+def session_options(threads: int = 1) -> ort.SessionOptions:
+    """`threads` intra-op threads, one inter-op thread, sequential execution (see Controller)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
 
 
 class Controller:
@@ -51,13 +65,10 @@ class Controller:
                     f"no policy file at {path}, and no shipped model of that name ({names})"
                 )
             path = shipped
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                path, session_options(threads), providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             raise ValueError(f"{path} is not a loadable ONNX model ({first})") from None
@@ -207,19 +218,6 @@ def _models_folder() -> str | None:
     return os.path.dirname(os.path.abspath(models.__file__))
 
 
-def read_policy_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse and validate a policy file's metadata without building a full Controller."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise ValueError(f"{path} is not a loadable ONNX model ({str(exc)[:200]})") from None
-    metadata = _read_metadata(session, os.fspath(path))
-    _check_graph(session, metadata["obs_dim"], metadata["act_dim"], os.fspath(path))
-    return metadata
-
-
 def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
     raw = session.get_modelmeta().custom_metadata_map
     if "ddpg_robot.schema" not in raw:
@@ -232,11 +230,11 @@ def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
             f"{path} has ddpg-robot schema {raw['ddpg_robot.schema']!r}; this runtime reads "
             f"schema {SCHEMA_VERSION!r}"
         )
-    missing = [k for k in (*_TEXT_KEYS, *_JSON_KEYS) if k not in raw]
+    missing = [k for k in (*METADATA_TEXT_KEYS, *METADATA_JSON_KEYS) if k not in raw]
     if missing:
         raise ValueError(f"{path}: ddpg-robot metadata lacks {', '.join(missing)}")
-    metadata: dict[str, Any] = {k: raw[k] for k in _TEXT_KEYS}
-    for key in _JSON_KEYS:
+    metadata: dict[str, Any] = {k: raw[k] for k in METADATA_TEXT_KEYS}
+    for key in METADATA_JSON_KEYS:
         try:
             metadata[key] = json.loads(raw[key])
         except json.JSONDecodeError:

@@ -103,8 +103,9 @@ def run_trial(env_id: str, overrides: dict[str, Any], run_dir: str, threads: int
     started = time.perf_counter()
     try:
         if (run_path / "checkpoints" / "last.pt").is_file():
-            keep = {k: v for k, v in overrides.items() if k in ("total_steps",)}
-            run = trainer.resume(run_path, keep, env_id=env_id)
+            # Resuming may only change the budget; the rest is in the checkpoint already.
+            budget = {"total_steps": overrides["total_steps"]} if "total_steps" in overrides else {}
+            run = trainer.resume(run_path, budget, env_id=env_id)
         else:
             if run_path.exists():  # a trial killed before its first checkpoint: start over
                 shutil.rmtree(run_path)

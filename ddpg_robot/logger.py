@@ -16,6 +16,7 @@ CSV_COLUMNS = (
     "episode_length",
     "eval_return_mean",
     "eval_return_std",
+    "eval_saturation",
     "critic_loss",
     "actor_loss",
     "q_mean",
@@ -33,16 +34,19 @@ class MetricsLogger:
 
     def __init__(self, run_dir: Path, *, resume_step: int | None = None) -> None:
         self.csv_path = run_dir / "metrics.csv"
-        if resume_step is not None and self.csv_path.exists():
-            _truncate_after(self.csv_path, resume_step)
+        # A new run (resume_step None) starts from step 0: rows a dead, never-checkpointed run
+        # left in this directory are dropped, like a resumed run's rows after its checkpoint.
+        keep_until = resume_step or 0
+        if self.csv_path.exists():
+            _truncate_after(self.csv_path, keep_until)
         new_file = not self.csv_path.exists() or self.csv_path.stat().st_size == 0
         self._file = open(self.csv_path, "a", newline="")  # noqa: SIM115 - closed in close()
         self._csv = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
         if new_file:
             self._csv.writeheader()
             self._file.flush()
-        # purge_step hides events a killed run wrote after the checkpoint we resume from.
-        self._tb = SummaryWriter(str(run_dir), purge_step=resume_step, flush_secs=30)
+        # purge_step hides events logged after `keep_until` by an earlier process in this dir.
+        self._tb = SummaryWriter(str(run_dir), purge_step=keep_until, flush_secs=30)
 
     def log_row(self, step: int, **values: float | int | None) -> None:
         """Write one CSV row (missing columns blank) and every finite value to TensorBoard."""
@@ -70,6 +74,7 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
 
 
 def _truncate_after(path: Path, step: int) -> None:
+    """Rewrite `path` with the current columns (older files gain new ones), rows <= `step`."""
     rows = read_metrics(path)
     kept = [row for row in rows if row.get("step") and int(row["step"]) <= step]
     tmp = path.with_suffix(".csv.tmp")

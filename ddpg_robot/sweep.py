@@ -24,7 +24,7 @@ from ddpg_robot.config import TrainConfig, parse_hidden_sizes, resolve_config
 from ddpg_robot.errors import ConfigError, DDPGRobotError
 
 SUMMARY_COLUMNS = ("config", "seed", "status", "final_eval_return", "best_eval_return",
-                   "steps", "wall_time_s", "run_dir", "error")  # fmt: skip
+                   "final_eval_saturation", "steps", "wall_time_s", "run_dir", "error")  # fmt: skip
 
 
 class SweepError(DDPGRobotError):
@@ -116,6 +116,7 @@ def run_trial(env_id: str, overrides: dict[str, Any], run_dir: str, threads: int
             "steps": result.steps,
             "final_eval_return": result.last_eval,
             "best_eval_return": result.best_eval,
+            "final_eval_saturation": _final_saturation(run_path),
             "wall_time_s": result.wall_time,
             "error": "",
         }
@@ -195,7 +196,9 @@ def write_summary(trials: list[Trial], path: Path) -> list[dict[str, Any]]:
         rows.append({
             "config": t.label, "seed": t.seed, "status": result.get("status", "not run"),
             "final_eval_return": result.get("final_eval_return"),
-            "best_eval_return": result.get("best_eval_return"), "steps": result.get("steps"),
+            "best_eval_return": result.get("best_eval_return"),
+            "final_eval_saturation": result.get("final_eval_saturation"),
+            "steps": result.get("steps"),
             "wall_time_s": result.get("wall_time_s"), "run_dir": str(t.run_dir),
             "error": result.get("error", ""),
         })  # fmt: skip
@@ -204,6 +207,14 @@ def write_summary(trials: list[Trial], path: Path) -> list[dict[str, Any]]:
         writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+def _final_saturation(run_dir: Path) -> float | None:
+    """Share of action components at a bound in the run's last evaluation (metrics.csv)."""
+    from ddpg_robot.logger import read_metrics
+
+    evals = [r for r in read_metrics(run_dir / "metrics.csv") if r.get("eval_saturation")]
+    return float(evals[-1]["eval_saturation"]) if evals else None
 
 
 def _import_ray():

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ddpg_robot import __version__
-from ddpg_robot.bounds import explore, invert_gradients
+from ddpg_robot.bounds import explore, invert_gradients, saturation_rate
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpg_robot.config import TrainConfig, resolve_resumed_config
@@ -285,12 +285,23 @@ class Trainer:
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action mu(obs) in env units, clipped to the bounds, shape (act_dim,)."""
+        return np.clip(self._actor_output(obs), self.info.action_low, self.info.action_high)
+
+    @torch.no_grad()
+    def _actor_output(self, obs: np.ndarray) -> np.ndarray:
+        """mu(obs) in env units before clipping (a linear head may leave the bounds)."""
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
-        action = torch.clamp(self.actor(obs_t), self.actor.action_low, self.actor.action_high)
-        return action[0].cpu().numpy()
+        return self.actor(obs_t)[0].cpu().numpy()
 
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
-        returns = evaluate_policy(self.act, self.eval_env, self.config.eval_episodes)
+        outputs: list[np.ndarray] = []
+
+        def policy(obs: np.ndarray) -> np.ndarray:
+            output = self._actor_output(obs)
+            outputs.append(output)
+            return np.clip(output, self.info.action_low, self.info.action_high)
+
+        returns = evaluate_policy(policy, self.eval_env, self.config.eval_episodes)
         mean, std = float(returns.mean()), float(returns.std())
         self.last_eval = mean
         logger.log_row(
@@ -298,6 +309,9 @@ class Trainer:
             wall_time=self._elapsed(started),
             eval_return_mean=mean,
             eval_return_std=std,
+            eval_saturation=saturation_rate(
+                np.stack(outputs), self.info.action_low, self.info.action_high
+            ),
             sps=sps,
         )
         if self.best_eval is None or mean > self.best_eval:

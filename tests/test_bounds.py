@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from ddpg_robot.bounds import env_to_unit, explore, invert_gradients, unit_to_env
+import tests.envs  # noqa: F401  (registers TestPoint-v0)
+from ddpg_robot.bounds import (
+    env_to_unit,
+    explore,
+    invert_gradients,
+    saturation_rate,
+    unit_to_env,
+)
+from ddpg_robot.config import resolve_config
 from ddpg_robot.learner import DDPGLearner
+from ddpg_robot.logger import read_metrics
 from ddpg_robot.networks import Actor
+from ddpg_robot.trainer import start
 
 LOW, HIGH = torch.tensor([-1.0]), torch.tensor([3.0])  # width 4
 
@@ -102,3 +113,34 @@ def test_unit_scaling_round_trip_and_explore_clips() -> None:
     np.testing.assert_allclose(unit_to_env(env_to_unit(x, low, high), low, high), x)
     noisy = explore(np.array([0.9, 4.9]), np.array([1.0, 1.0]), low, high)
     np.testing.assert_array_equal(noisy, np.array([1.0, 5.0], dtype=np.float32))
+
+
+def test_saturation_rate_counts_components_near_or_beyond_a_bound() -> None:
+    low, high = np.array([-1.0, 0.0]), np.array([3.0, 10.0])  # 1 % margins: 0.04 and 0.1
+    outputs = np.array(
+        [
+            [2.97, 5.0],  # within 0.04 of high; well inside
+            [-0.95, 0.05],  # 0.05 above low (outside the margin); within 0.1 of low
+            [9.0, 12.0],  # beyond high in both (a linear head before clipping)
+            [1.0, -4.0],  # inside; beyond low
+        ]
+    )
+    assert saturation_rate(outputs, low, high) == 5 / 8
+    assert saturation_rate(outputs, low, high, tolerance=0.0) == 3 / 8
+    assert saturation_rate(np.zeros((0, 2)), low, high) == 0.0
+
+
+def test_trainer_logs_the_saturation_of_its_evaluation_actions(tmp_path: Path) -> None:
+    """A head pinned at the top bound saturates on every component, one at the centre never."""
+    for bias, expected in ((20.0, 1.0), (0.0, 0.0)):
+        overrides = {"total_steps": 40, "eval_every": 40, "eval_episodes": 1,
+                     "learning_starts": 40, "hidden_sizes": (8,), "buffer_size": 100}  # fmt: skip
+        trainer = start(resolve_config("TestPoint-v0", overrides), tmp_path / f"bias{bias}")
+        last_layer = trainer.actor.net[-1]
+        with torch.no_grad():
+            last_layer.weight.zero_()
+            last_layer.bias.fill_(bias)
+        trainer.run()
+        evals = [r for r in read_metrics(tmp_path / f"bias{bias}" / "metrics.csv")
+                 if r["eval_return_mean"]]  # fmt: skip
+        assert [float(r["eval_saturation"]) for r in evals] == [expected]

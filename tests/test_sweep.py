@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ddpg_robot.errors import ConfigError
+from ddpg_robot.logger import read_metrics
 from ddpg_robot.sweep import parse_grid, plan_trials
 from tests.helpers import run_main
 
@@ -51,6 +52,11 @@ def test_sweep_runs_every_trial_then_resume_skips_them(tmp_path: Path) -> None:
         (f"lr_actor={lr}", s) for lr in ("0.001", "0.0001") for s in ("0", "1")
     }
     assert all(int(r["steps"]) == 300 and r["best_eval_return"] for r in rows)
+    for row in rows:  # the summary's saturation is the last evaluation's in metrics.csv
+        evals = [r for r in read_metrics(Path(row["run_dir"]) / "metrics.csv")
+                 if r["eval_saturation"]]  # fmt: skip
+        assert float(row["final_eval_saturation"]) == float(evals[-1]["eval_saturation"])
+        assert 0.0 <= float(row["final_eval_saturation"]) <= 1.0
     run_dirs = sorted((out / "runs").iterdir())
     assert len(run_dirs) == 4
     assert all((d / "checkpoints" / "last.pt").is_file() for d in run_dirs)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from ddpg_robot.checkpoint import load_checkpoint
-from ddpg_robot.logger import CSV_COLUMNS, read_metrics
+from ddpg_robot.logger import CSV_COLUMNS, MetricsLogger, read_metrics
 from tests.helpers import run_main
 
 # Small networks and batches keep each of these runs to a few seconds on 2 cores.
@@ -175,3 +175,29 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Pat
     assert 100 <= state["step"] <= 300
     for tensor in state["learner"]["critic"].values():
         assert torch.isfinite(tensor).all()
+
+
+def test_metrics_file_of_an_older_version_gains_the_new_columns_on_resume(tmp_path: Path) -> None:
+    old_columns = [c for c in CSV_COLUMNS if c != "eval_saturation"]
+    lines = [",".join(old_columns), "100,1.0,-5.0,100" + "," * (len(old_columns) - 4),
+             "200,2.0,-4.0,100" + "," * (len(old_columns) - 4)]  # fmt: skip
+    (tmp_path / "metrics.csv").write_text("\n".join(lines) + "\n")
+    logger = MetricsLogger(tmp_path, resume_step=150)
+    logger.log_row(300, eval_return_mean=7.0, eval_saturation=0.25)
+    logger.close()
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",") == list(CSV_COLUMNS)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [(r["step"], r["episode_return"], r["eval_saturation"]) for r in rows] == [
+        ("100", "-5.0", ""),
+        ("300", "", "0.25"),
+    ]
+
+
+def test_a_new_run_drops_rows_left_by_a_dead_run_in_its_directory(tmp_path: Path) -> None:
+    logger = MetricsLogger(tmp_path)
+    logger.log_row(100, episode_return=-5.0)
+    logger.close()
+    logger = MetricsLogger(tmp_path)  # a new run in the same dir, nothing to resume
+    logger.log_row(50, episode_return=-6.0)
+    logger.close()
+    assert [r["step"] for r in read_metrics(tmp_path / "metrics.csv")] == ["50"]

@@ -30,7 +30,7 @@ def sweep(
 ) -> None:
     """Run every (config, seed) as its own training run on Ray; summary.csv and curves.png."""
     from ddpg_robot.config import load_config_file
-    from ddpg_robot.sweep import parse_grid, run_sweep
+    from ddpg_robot.sweep import aggregate_by_config, parse_grid, run_sweep
 
     base = load_config_file(config) if config is not None else {}
     if total_steps is not None:
@@ -41,8 +41,23 @@ def sweep(
     rows = run_sweep(env_id, seeds=seeds, grid=parse_grid(grid or []), out=out, base=base,
                      address=address, cpus_per_trial=cpus_per_trial, log=typer.echo)  # fmt: skip
     failed = [r for r in rows if r["status"] != "ok"]
+    _print_table(aggregate_by_config(rows))
     typer.echo(
         f"summary: {out / 'summary.csv'} ({len(rows) - len(failed)} ok, {len(failed)} failed)"
     )
     if (out / "curves.png").exists():
         typer.echo(f"curves: {out / 'curves.png'}")
+
+
+def _print_table(table: list[dict]) -> None:
+    """One line per configuration: finished seeds, final/best eval return, saturation."""
+    width = max([len("config")] + [len(row["config"]) for row in table])
+    typer.echo(f"{'config':<{width}}  seeds  final eval (mean ± std)  best eval  saturation")
+    for row in table:
+        if not row["seeds"]:
+            typer.echo(f"{row['config']:<{width}}  {0:>5}  (no finished seed)")
+            continue
+        final = f"{row['final_mean']:.1f} ± {row['final_std']:.1f}"
+        saturation = "-" if row["saturation_mean"] is None else f"{row['saturation_mean']:.3f}"
+        typer.echo(f"{row['config']:<{width}}  {row['seeds']:>5}  {final:>23}  "
+                   f"{row['best_mean']:>9.1f}  {saturation:>10}")  # fmt: skip

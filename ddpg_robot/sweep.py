@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ddpg_robot.config import TrainConfig, parse_hidden_sizes, resolve_config
 from ddpg_robot.errors import ConfigError, DDPGRobotError
 
@@ -209,6 +211,31 @@ def write_summary(trials: list[Trial], path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def aggregate_by_config(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per configuration, over its finished seeds: mean and std of the final and best
+    evaluation returns and the mean final saturation (share of action components at a
+    bound). Configurations keep their order in `rows`; `seeds` counts the finished ones."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["config"], [])
+        if row["status"] == "ok" and row["final_eval_return"] is not None:
+            groups[row["config"]].append(row)
+    table = []
+    for config, ok in groups.items():
+        final = np.array([r["final_eval_return"] for r in ok], dtype=float)
+        best = np.array([r["best_eval_return"] for r in ok], dtype=float)
+        saturation = [r["final_eval_saturation"] for r in ok]
+        saturation = [value for value in saturation if value is not None]
+        table.append({
+            "config": config, "seeds": len(ok),
+            "final_mean": float(final.mean()) if len(ok) else None,
+            "final_std": float(final.std()) if len(ok) else None,
+            "best_mean": float(best.mean()) if len(ok) else None,
+            "saturation_mean": float(np.mean(saturation)) if saturation else None,
+        })  # fmt: skip
+    return table
+
+
 def _final_saturation(run_dir: Path) -> float | None:
     """Share of action components at a bound in the run's last evaluation (metrics.csv)."""
     from ddpg_robot.logger import read_metrics
@@ -232,8 +259,8 @@ def _init_ray(ray, address: str | None) -> None:
     if address is not None:
         _check_reachable(address)
     try:
-        if address is None:
-            ray.init(**kwargs)
+        if address is None:  # a private instance, even where `ray start` runs one already
+            ray.init(address="local", **kwargs)
         else:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ddpg_robot.errors import ConfigError
@@ -57,6 +58,10 @@ def test_sweep_runs_every_trial_then_resume_skips_them(tmp_path: Path) -> None:
                  if r["eval_saturation"]]  # fmt: skip
         assert float(row["final_eval_saturation"]) == float(evals[-1]["eval_saturation"])
         assert 0.0 <= float(row["final_eval_saturation"]) <= 1.0
+    for label in ("lr_actor=0.001", "lr_actor=0.0001"):  # the per-config table it printed
+        finals = np.array([float(r["final_eval_return"]) for r in rows if r["config"] == label])
+        line = next(x for x in stdout.splitlines() if x.startswith(label + " "))
+        assert line.split()[1:5] == ["2", f"{finals.mean():.1f}", "±", f"{finals.std():.1f}"]
     run_dirs = sorted((out / "runs").iterdir())
     assert len(run_dirs) == 4
     assert all((d / "checkpoints" / "last.pt").is_file() for d in run_dirs)

@@ -15,7 +15,10 @@ from ddpg_robot.runtime import Controller, shipped_models
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 # name -> (env id, floor on the mean deterministic return over `episodes` episodes)
-FLOORS = {"invertedpendulum-v4": ("InvertedPendulum-v4", 950.0, 5)}
+FLOORS = {
+    "invertedpendulum-v4": ("InvertedPendulum-v4", 950.0, 5),
+    "halfcheetah-v4": ("HalfCheetah-v4", 6000.0, 5),
+}
 
 
 def test_every_shipped_file_has_a_floor_and_a_card() -> None:

@@ -18,6 +18,7 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 FLOORS = {
     "invertedpendulum-v4": ("InvertedPendulum-v4", 950.0, 5),
     "halfcheetah-v4": ("HalfCheetah-v4", 6000.0, 5),
+    "hopper-v4": ("Hopper-v4", 2500.0, 5),
 }
 
 

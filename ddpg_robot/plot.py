@@ -64,10 +64,11 @@ def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
     """Runs keyed by a label of what distinguishes their configs (seed aside)."""
     keys = [{k: v for k, v in r.config.items() if k not in _NOT_CONFIG} for r in runs]
     varying = sorted({k for key in keys for k in key if any(o.get(k) != key.get(k) for o in keys)})
+    several_envs = len({r.config.get("env_id") for r in runs}) > 1
     groups: dict[str, list[RunCurves]] = {}
     for run, key in zip(runs, keys):
         label = ", ".join(f"{k}={key.get(k)}" for k in varying if k != "env_id") or "runs"
-        if len({r.config.get("env_id") for r in runs}) > 1:
+        if several_envs:
             label = f"{key.get('env_id')} {label}"
         groups.setdefault(label, []).append(run)
     return groups

@@ -46,6 +46,10 @@ def train_bench(
     rounds: Annotated[int, typer.Option(help="A/B pairs of whole runs.")] = 3,
     updating_steps: Annotated[int, typer.Option(help="Updating steps per run.")] = 5_000,
     random_steps: Annotated[int, typer.Option(help="Random steps per run.")] = 1_000,
+    compile: Annotated[
+        bool,
+        typer.Option("--compile/--no-compile", help="Run ddpg-robot train with --no-compile."),
+    ] = True,
 ) -> None:
     """`ddpg-robot train` vs a plain CleanRL-style loop: whole-run times, alternating A B."""
     import statistics
@@ -53,7 +57,7 @@ def train_bench(
     from ddpg_robot import bench_train as bt
 
     settings = bt.BenchSettings(env_id=env_id, random_steps=random_steps,
-                                updating_steps=updating_steps)  # fmt: skip
+                                updating_steps=updating_steps, compile=compile)  # fmt: skip
     typer.echo(
         f"{env_id}: batch {settings.batch_size}, {settings.hidden_sizes} nets, Gaussian "
         f"{settings.noise_sigma}, {random_steps:,} random + {updating_steps:,} updating steps; "
@@ -62,11 +66,15 @@ def train_bench(
     ref_times, pkg_times = [], []
     for r in range(rounds):
         ref_times.append(bt.reference_loop(settings))
-        pkg_times.append(bt.package_run(settings))
+        pkg_time, compile_seconds = bt.package_run(settings)
+        pkg_times.append(pkg_time)
         ratio = ref_times[-1] / pkg_times[-1]
+        compiling = (
+            f" (compiling {compile_seconds:.1f} s of it)" if compile_seconds is not None else ""
+        )
         typer.echo(
             f"  round {r + 1}: reference {ref_times[-1]:6.1f} s   "
-            f"ddpg-robot train {pkg_times[-1]:6.1f} s   ratio {ratio:.2f}"
+            f"ddpg-robot train {pkg_times[-1]:6.1f} s{compiling}   ratio {ratio:.2f}"
         )
     ratios = [a / b for a, b in zip(ref_times, pkg_times)]
     total = random_steps + updating_steps

@@ -50,6 +50,13 @@ def train(
     ] = None,
     resume: Annotated[bool, Opt("--resume", help="Continue the run in --run-dir.")] = False,
     device: Annotated[str | None, Opt(help="auto, cpu or cuda.")] = None,
+    compile: Annotated[
+        bool | None,
+        Opt(
+            "--compile/--no-compile",
+            help="torch.compile the update (default on; only for runs of 2,000+ updates).",
+        ),
+    ] = None,
     config: Annotated[
         Path | None, Opt("--config", help="TOML file with these settings; flags override it.")
     ] = None,
@@ -76,6 +83,7 @@ def train(
         "checkpoint_every": checkpoint_every,
         "save_buffer": save_buffer,
         "device": device,
+        "compile": compile,
     }
     overrides: dict[str, Any] = load_config_file(config) if config is not None else {}
     overrides.update({k: v for k, v in flags.items() if v is not None})
@@ -106,8 +114,13 @@ def train(
             if result.best_eval is not None
             else "no evaluation (--eval-every 0)"
         )
+        compiled = (
+            f" (update compiled in {result.compile_seconds:.1f} s)"
+            if result.compile_seconds is not None
+            else ""
+        )
         typer.echo(
-            f"done: {result.steps:,} steps in {result.wall_time / 60:.1f} min; "
+            f"done: {result.steps:,} steps in {result.wall_time / 60:.1f} min{compiled}; "
             f"best eval return {best}\nrun dir: {result.run_dir}"
         )
     sys.stdout.flush()

@@ -9,6 +9,7 @@ updates, and alternate (A B A B ...) so that machine noise hits both alike.
 from __future__ import annotations
 
 import copy
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class BenchSettings:
     gamma: float = 0.99
     tau: float = 0.005
     seed: int = 0
+    compile: bool = True  # `ddpg-robot train`'s default; --no-compile measures the eager learner
 
 
 # --------------------------------------------------------------------------- reference
@@ -135,8 +137,9 @@ def reference_loop(s: BenchSettings) -> float:
     return time.perf_counter() - start
 
 
-def package_run(s: BenchSettings) -> float:
-    """`ddpg-robot train` with the same settings; returns its whole-run wall time."""
+def package_run(s: BenchSettings) -> tuple[float, float | None]:
+    """`ddpg-robot train` with the same settings: its whole-run wall time, and the seconds of
+    its first, compiling update (None when the update is not compiled)."""
     from ddpg_robot import trainer
 
     config = resolve_config(s.env_id, {
@@ -145,37 +148,52 @@ def package_run(s: BenchSettings) -> float:
         "noise_sigma": s.noise_sigma, "lr_actor": s.lr, "lr_critic": s.lr, "gamma": s.gamma,
         "tau": s.tau, "seed": s.seed, "eval_every": 0, "checkpoint_every": 0,
         "save_buffer": False, "buffer_size": s.random_steps + s.updating_steps,
+        "compile": s.compile,
     })  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        trainer.start(config, Path(tmp) / "run").run()
-        return time.perf_counter() - start
+        result = trainer.start(config, Path(tmp) / "run").run()
+        return time.perf_counter() - start, result.compile_seconds
 
 
 # ------------------------------------------------------------------------- components
 
 
-def learner_updates_per_second(s: BenchSettings, updates: int = 300) -> dict[str, float]:
-    """Updates/s of the package's learner and of the reference update, on random batches."""
+def learner_updates_per_second(
+    s: BenchSettings, updates: int = 300, rounds: int = 3
+) -> dict[str, float]:
+    """Updates/s on a random batch: the package's learner compiled and eager, and the
+    reference update; the median of `rounds` timings of each, taken in turn."""
     env = make_env(s.env_id, seed=0)
     info = env_info(env)
     env.close()
     torch.manual_seed(0)
     batch = _random_batch(info.obs_dim, info.act_dim, s.batch_size)
-    actor = Actor(info.obs_dim, info.act_dim, info.action_low, info.action_high,
-                  hidden_sizes=s.hidden_sizes)  # fmt: skip
-    learner = DDPGLearner(actor, Critic(info.obs_dim, info.act_dim, hidden_sizes=s.hidden_sizes),
-                          lr_actor=s.lr, lr_critic=s.lr, gamma=s.gamma, tau=s.tau)  # fmt: skip
-    results = {}
-    for name, update in (("package learner", lambda: learner.update(batch)),
-                         ("reference update", _reference_update_fn(info, s, batch))):  # fmt: skip
-        for _ in range(20):
+
+    def learner(compile: bool) -> DDPGLearner:
+        actor = Actor(info.obs_dim, info.act_dim, info.action_low, info.action_high,
+                      hidden_sizes=s.hidden_sizes)  # fmt: skip
+        critic = Critic(info.obs_dim, info.act_dim, hidden_sizes=s.hidden_sizes)
+        return DDPGLearner(actor, critic, lr_actor=s.lr, lr_critic=s.lr, gamma=s.gamma,
+                           tau=s.tau, compile=compile)  # fmt: skip
+
+    compiled, eager = learner(compile=True), learner(compile=False)
+    updates_by_name = {
+        "ddpg-robot learner, compiled": lambda: compiled.update(batch),
+        "ddpg-robot learner, eager (--no-compile)": lambda: eager.update(batch),
+        "reference update": _reference_update_fn(info, s, batch),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in updates_by_name}
+    for update in updates_by_name.values():
+        for _ in range(20):  # the compiled learner compiles here
             update()
-        start = time.perf_counter()
-        for _ in range(updates):
-            update()
-        results[name] = updates / (time.perf_counter() - start)
-    return results
+    for _ in range(rounds):
+        for name, update in updates_by_name.items():
+            start = time.perf_counter()
+            for _ in range(updates):
+                update()
+            timings[name].append(updates / (time.perf_counter() - start))
+    return {name: statistics.median(rates) for name, rates in timings.items()}
 
 
 def update_flops(s: BenchSettings) -> dict[str, float]:

@@ -73,6 +73,10 @@ class TrainConfig:
     """Store the replay buffer in checkpoints so a resumed run continues exactly."""
     device: str = "auto"
     """`auto` (CUDA when available), `cpu` or `cuda`."""
+    compile: bool = True
+    """Run the learner update through torch.compile (~1.4x faster per update on a 2-core CPU). Only
+    when the run has at least `MIN_UPDATES_TO_COMPILE` updates to do: compiling costs ~3 s
+    with a warm cache and ~20 s on a machine's first run, more than it saves on short runs."""
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` naming the first invalid field; return self for chaining."""
@@ -95,7 +99,7 @@ class TrainConfig:
             raise ConfigError(f"--gamma must be in [0, 1), got {self.gamma!r}")
         if not _is_real(self.tau) or not 0 < self.tau <= 1:
             raise ConfigError(f"--tau must be in (0, 1], got {self.tau!r}")
-        for name in ("normalize_obs", "save_buffer"):
+        for name in ("normalize_obs", "save_buffer", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.hidden_sizes, str):  # strings are parsed by resolve_config
@@ -185,8 +189,19 @@ def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> Trai
     return TrainConfig(**values).validate()
 
 
+MIN_UPDATES_TO_COMPILE = 2_000
+"""Fewest updates a run must have left for `compile` to apply (it saves ~1.3 ms an update)."""
+
 RESUMABLE_FIELDS = frozenset(
-    {"total_steps", "eval_every", "eval_episodes", "checkpoint_every", "save_buffer", "device"}
+    {
+        "total_steps",
+        "eval_every",
+        "eval_episodes",
+        "checkpoint_every",
+        "save_buffer",
+        "device",
+        "compile",
+    }
 )
 """Settings a resumed run may change: how long it runs and how it is watched, not what it learns."""
 

@@ -22,7 +22,7 @@ from ddpg_robot import __version__
 from ddpg_robot.bounds import explore, invert_gradients, saturation_rate
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ddpg_robot.config import TrainConfig, resolve_resumed_config
+from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, TrainConfig, resolve_resumed_config
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import ConfigError, DDPGRobotError
 from ddpg_robot.evaluation import evaluate_policy
@@ -64,6 +64,7 @@ class TrainResult:
     best_eval: float | None
     best_eval_step: int | None
     last_eval: float | None
+    compile_seconds: float | None = None  # the first, compiling update; None: not compiled
 
 
 def resolve_device(name: str) -> torch.device:
@@ -176,6 +177,8 @@ class Trainer:
             tau=config.tau,
             action_grad_transform=grad_transform,
             target_action_bounds=target_bounds,
+            compile=config.compile
+            and _updates_to_do(config, resume_state) >= MIN_UPDATES_TO_COMPILE,
         )
         self.buffer = ReplayBuffer(
             config.buffer_size,
@@ -275,6 +278,7 @@ class Trainer:
             best_eval=self.best_eval,
             best_eval_step=self.best_eval_step,
             last_eval=self.last_eval,
+            compile_seconds=self.learner.compile_seconds,
         )
 
     def _explore_action(self, obs: np.ndarray) -> np.ndarray:
@@ -399,6 +403,12 @@ class Trainer:
         self.best_eval = state["best_eval"]
         self.best_eval_step = state["best_eval_step"]
         self.last_eval = state["last_eval"]
+
+
+def _updates_to_do(config: TrainConfig, resume_state: dict[str, Any] | None) -> int:
+    """Learner updates between the step a run starts from and `total_steps`."""
+    start = int(resume_state["step"]) if resume_state is not None else 0
+    return max(0, config.total_steps - max(start, config.learning_starts))
 
 
 class _LossAverager:

@@ -46,6 +46,7 @@ def test_overrides_beat_presets_and_hidden_sizes_parse() -> None:
         ({"hidden_sizes": "0,5"}, "--hidden-sizes must be positive"),
         ({"noise": "pink"}, "--noise must be one of ou, gaussian, none"),
         ({"device": "tpu"}, "--device must be one of"),
+        ({"compile": "yes"}, "compile must be true or false"),
         ({"learning_rate": 1e-3}, "unknown setting"),
     ],
 )

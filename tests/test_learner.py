@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import copy
 import io
+import warnings
+from functools import partial
 
 import pytest
 import torch
 
+from ddpg_robot.bounds import invert_gradients
 from ddpg_robot.buffer import Batch
 from ddpg_robot.learner import DDPGLearner
-from tests.conftest import ACT_DIM, make_nets, random_batch
+from ddpg_robot.networks import Actor
+from tests.conftest import ACT_DIM, HIGH, LOW, OBS_DIM, make_nets, random_batch
 
 
 def _params(module: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
-
-
-def _flat_grads(module: torch.nn.Module) -> torch.Tensor:
-    return torch.cat([p.grad.reshape(-1) for p in module.parameters()])
 
 
 def test_chain_rule_actor_gradient_matches_autograd(learner: DDPGLearner, batch: Batch) -> None:
@@ -31,12 +31,14 @@ def test_chain_rule_actor_gradient_matches_autograd(learner: DDPGLearner, batch:
     reference = torch.autograd.grad(loss, list(actor.parameters()))
     reference_flat = torch.cat([g.reshape(-1) for g in reference])
 
-    # The learner's split: dQ/da from the critic, then actions.backward(gradient=...).
+    # The learner's split: dQ/da from the critic, then a vector-Jacobian product through the
+    # actor alone (what actions.backward(gradient=...) computes).
     actions = actor(batch.obs)
     dq_da, _ = learner.action_value_gradient(batch.obs, actions)
-    actor.zero_grad()
-    actions.backward(gradient=-dq_da / batch.obs.shape[0])
-    chain_rule_flat = _flat_grads(actor)
+    chain_rule = torch.autograd.grad(
+        actions, list(actor.parameters()), grad_outputs=-dq_da / batch.obs.shape[0]
+    )
+    chain_rule_flat = torch.cat([g.reshape(-1) for g in chain_rule])
 
     assert reference_flat.dtype == torch.float64
     assert reference_flat.abs().max() > 1e-3  # the comparison is not between two zeros
@@ -232,3 +234,73 @@ def test_ascending_an_inexact_critic_overestimates() -> None:
         spread = critic(batch.obs, batch.actions).std()
     assert q_end > q_start
     assert q_end - q_random_actions > spread  # optimism of more than one std of the errors
+
+
+# ------------------------------------------------------------------ torch.compile'd update
+
+
+def _learner_pair(head: str) -> tuple[DDPGLearner, DDPGLearner]:
+    """The same float64 networks twice: one learner eager, one compiled."""
+    actor, critic = make_nets()
+    if head == "linear":
+        actor = Actor(OBS_DIM, ACT_DIM, LOW, HIGH, hidden_sizes=(32, 32), head="linear")
+        actor = actor.to(torch.float64)
+    kwargs = {}
+    if head == "linear":  # inverting gradients: the dQ/da transform is traced too
+        low, high = actor.action_low, actor.action_high
+        kwargs = {
+            "action_grad_transform": partial(invert_gradients, low=low, high=high),
+            "target_action_bounds": (low, high),
+        }
+    eager = DDPGLearner(copy.deepcopy(actor), copy.deepcopy(critic), lr_actor=1e-3, **kwargs)
+    compiled = DDPGLearner(actor, critic, lr_actor=1e-3, compile=True, **kwargs)
+    return eager, compiled
+
+
+@pytest.mark.parametrize("head", ["tanh", "linear"])
+def test_compiled_update_computes_what_the_eager_update_does(head: str) -> None:
+    """Same weights, targets, Adam moments and metrics after 5 updates: compiling changes how
+    the update runs, not what it computes. Tolerances: the compiled Adam (torch's capturable
+    form) keeps its step count and bias corrections in float32 where the fused kernel uses
+    float64, ~1e-8 here; a step missed or misapplied would differ by ~lr = 1e-3."""
+    eager, compiled = _learner_pair(head)
+    for seed in range(5):
+        batch = random_batch(seed=seed)
+        expected, got = eager.update(batch), compiled.update(batch)
+        for name in expected:
+            assert got[name] == pytest.approx(expected[name], rel=1e-5, abs=1e-9)
+    assert compiled.compiled and compiled.compile_seconds is not None
+    assert compiled.num_updates == eager.num_updates == 5
+    for net in ("actor", "critic", "actor_target", "critic_target"):
+        for e, c in zip(getattr(eager, net).parameters(), getattr(compiled, net).parameters()):
+            torch.testing.assert_close(c, e, rtol=0, atol=1e-6)
+    for name in ("actor_optimizer", "critic_optimizer"):
+        e_state = getattr(eager, name).state_dict()["state"]
+        c_state = getattr(compiled, name).state_dict()["state"]
+        assert e_state.keys() == c_state.keys()
+        for i in e_state:
+            assert float(c_state[i]["step"]) == float(e_state[i]["step"]) == 5.0
+            for moment in ("exp_avg", "exp_avg_sq"):
+                torch.testing.assert_close(c_state[i][moment], e_state[i][moment], rtol=1e-5, atol=1e-9)
+    # The actor step still leaves no gradient behind on either network.
+    assert all(p.grad is None for p in compiled.critic.parameters())
+    assert all(p.grad is None for p in compiled.actor.parameters())
+
+
+def test_failed_compilation_warns_and_carries_on_eagerly() -> None:
+    """No working C++ compiler: one warning, and the first update is the eager one, not a
+    half-applied compiled one."""
+    eager, compiled = _learner_pair("tanh")
+    batch = random_batch()
+    broken = {"cpp.cxx": (None, "/nonexistent/c++"), "force_disable_caches": True}
+    with torch._inductor.config.patch(broken), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = compiled.update(batch)
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert any("torch.compile failed" in m and "continues eagerly" in m for m in messages)
+    assert not compiled.compiled
+    assert got == eager.update(batch)
+    for e, c in zip(eager.actor.parameters(), compiled.actor.parameters()):
+        assert torch.equal(e, c)
+    compiled.update(batch)  # and it goes on, eagerly
+    assert compiled.num_updates == 2

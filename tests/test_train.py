@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from ddpg_robot import trainer
 from ddpg_robot.checkpoint import load_checkpoint
+from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, resolve_config, resolve_resumed_config
 from ddpg_robot.logger import CSV_COLUMNS, MetricsLogger, read_metrics
 from tests.helpers import run_main
 
@@ -62,6 +64,7 @@ def test_run_dir_layout_and_config(finished_run: Path) -> None:
     assert config["total_steps"] == 700 and config["hidden_sizes"] == [32, 32]
     assert config["noise"] == "ou" and config["action_bound"] == "tanh"
     assert config["lr_actor"] == 1e-3  # the InvertedPendulum preset, not the generic 3e-4
+    assert config["compile"] is True  # asked for; 500 updates are too few for it to apply
     assert (finished_run / "checkpoints" / "last.pt").is_file()
     assert (finished_run / "checkpoints" / "best.pt").is_file()
 
@@ -201,3 +204,28 @@ def test_a_new_run_drops_rows_left_by_a_dead_run_in_its_directory(tmp_path: Path
     logger.log_row(50, episode_return=-6.0)
     logger.close()
     assert [r["step"] for r in read_metrics(tmp_path / "metrics.csv")] == ["50"]
+
+
+def test_compile_applies_to_runs_with_enough_updates_left(tmp_path: Path) -> None:
+    """Compiling costs seconds: only runs with MIN_UPDATES_TO_COMPILE updates to go pay it."""
+    base = {"hidden_sizes": "32,32", "batch_size": 32, "learning_starts": 200}
+
+    def compiles(name: str, **overrides: object) -> bool:
+        run = trainer.start(resolve_config("InvertedPendulum-v4", {**base, **overrides}),
+                            tmp_path / name)  # fmt: skip
+        run.env.close()
+        run.eval_env.close()
+        return run.learner.compiled
+
+    assert compiles("enough", total_steps=200 + MIN_UPDATES_TO_COMPILE)
+    assert not compiles("one-short", total_steps=199 + MIN_UPDATES_TO_COMPILE)
+    assert not compiles("off", total_steps=100_000, compile=False)
+
+
+def test_no_compile_flag_reaches_the_config_and_a_resume_may_change_it(tmp_path: Path) -> None:
+    code, out, err = _train(tmp_path / "nc", "--total-steps", "300", "--no-compile")
+    assert code == 0, err
+    assert "compiled in" not in out
+    saved = json.loads((tmp_path / "nc" / "config.json").read_text())
+    assert saved["compile"] is False
+    assert resolve_resumed_config(saved, {"compile": True}).compile is True

@@ -54,7 +54,7 @@ def train(
         bool | None,
         Opt(
             "--compile/--no-compile",
-            help="torch.compile the update (default on; only for runs of 2,000+ updates).",
+            help="torch.compile the update (default on; only for runs of 3,000+ updates).",
         ),
     ] = None,
     config: Annotated[
@@ -120,7 +120,7 @@ def train(
             else ""
         )
         typer.echo(
-            f"done: {result.steps:,} steps in {result.wall_time / 60:.1f} min{compiled}; "
-            f"best eval return {best}\nrun dir: {result.run_dir}"
+            f"done: {result.steps:,} steps in {result.wall_time / 60:.1f} min; "
+            f"best eval return {best}{compiled}\nrun dir: {result.run_dir}"
         )
     sys.stdout.flush()

@@ -74,7 +74,7 @@ class TrainConfig:
     device: str = "auto"
     """`auto` (CUDA when available), `cpu` or `cuda`."""
     compile: bool = True
-    """Run the learner update through torch.compile (~1.4x faster per update on a 2-core CPU). Only
+    """Run the learner update through torch.compile (~1.5x faster per update on 2 CPU cores),
     when the run has at least `MIN_UPDATES_TO_COMPILE` updates to do: compiling costs ~3 s
     with a warm cache and ~20 s on a machine's first run, more than it saves on short runs."""
 
@@ -189,8 +189,9 @@ def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> Trai
     return TrainConfig(**values).validate()
 
 
-MIN_UPDATES_TO_COMPILE = 2_000
-"""Fewest updates a run must have left for `compile` to apply (it saves ~1.3 ms an update)."""
+MIN_UPDATES_TO_COMPILE = 3_000
+"""Fewest updates a run must have left for `compile` to apply: at ~1.2 ms saved an update, a
+compile from a warm cache (~3 s) is paid back after ~2,400 (docs/benchmarks.md)."""
 
 RESUMABLE_FIELDS = frozenset(
     {

@@ -281,10 +281,27 @@ def test_compiled_update_computes_what_the_eager_update_does(head: str) -> None:
         for i in e_state:
             assert float(c_state[i]["step"]) == float(e_state[i]["step"]) == 5.0
             for moment in ("exp_avg", "exp_avg_sq"):
-                torch.testing.assert_close(c_state[i][moment], e_state[i][moment], rtol=1e-5, atol=1e-9)
+                torch.testing.assert_close(
+                    c_state[i][moment], e_state[i][moment], rtol=1e-5, atol=1e-9
+                )
     # The actor step still leaves no gradient behind on either network.
     assert all(p.grad is None for p in compiled.critic.parameters())
     assert all(p.grad is None for p in compiled.actor.parameters())
+
+
+def test_compiled_updates_repeat_exactly() -> None:
+    """As SB3's test_deterministic, for the compiled path: same start, same batches, the
+    same bits."""
+    _, first = _learner_pair("tanh")
+    _, second = _learner_pair("tanh")
+    for seed in range(3):
+        batch = random_batch(seed=seed)
+        assert first.update(batch) == second.update(batch)
+    assert first.compiled and second.compiled
+    for a, b in zip(first.state_dict()["actor"].values(), second.state_dict()["actor"].values()):
+        assert torch.equal(a, b)
+    for a, b in zip(first.critic_target.parameters(), second.critic_target.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_failed_compilation_warns_and_carries_on_eagerly() -> None:

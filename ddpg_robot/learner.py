@@ -133,10 +133,9 @@ class DDPGLearner:
         y = self.td_target(batch)  # (B,)
         q = self.critic(batch.obs, batch.actions)  # (B,)
         loss = F.mse_loss(q, y)
-        metrics = {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
         grads = torch.autograd.grad(loss, _params(self.critic_optimizer))
         _adam_step(self.critic_optimizer, grads)
-        return metrics
+        return {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
 
     def action_value_gradient(
         self, obs: torch.Tensor, actions: torch.Tensor
@@ -149,10 +148,9 @@ class DDPGLearner:
         """
         actions = actions.detach().requires_grad_(True)
         q = self.critic(obs, actions)  # (B,)
-        q_detached = q.detach()
         # Samples are independent, so d(sum_b Q_b)/da_b = dQ_b/da_b.
         (dq_da,) = torch.autograd.grad(q.sum(), actions)
-        return dq_da, q_detached
+        return dq_da, q.detach()
 
     def actor_step(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
         """Ascend Q(s, mu(s)) by the chain rule: grad_theta = -(1/B) sum_b dQ/da_b . dmu_b/dtheta.

@@ -50,6 +50,14 @@ def train_bench(
         bool,
         typer.Option("--compile/--no-compile", help="Run ddpg-robot train with --no-compile."),
     ] = True,
+    fresh_processes: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-processes/--same-process",
+            help="Each whole run in a new Python process, as one command pays it (default), "
+            "or all in this one (later rounds then find imports and compiled code warm).",
+        ),
+    ] = True,
 ) -> None:
     """`ddpg-robot train` vs a plain CleanRL-style loop: whole-run times, alternating A B."""
     import statistics
@@ -61,12 +69,14 @@ def train_bench(
     typer.echo(
         f"{env_id}: batch {settings.batch_size}, {settings.hidden_sizes} nets, Gaussian "
         f"{settings.noise_sigma}, {random_steps:,} random + {updating_steps:,} updating steps; "
-        f"torch {bt.torch.__version__}, {bt.torch.get_num_threads()} threads"
+        f"torch {bt.torch.__version__}, {bt.torch.get_num_threads()} threads; "
+        + ("each run in a fresh process" if fresh_processes else "all runs in this process")
     )
+    timed_run = bt.run_in_fresh_process if fresh_processes else bt.timed_run
     ref_times, pkg_times = [], []
     for r in range(rounds):
-        ref_times.append(bt.reference_loop(settings))
-        pkg_time, compile_seconds = bt.package_run(settings)
+        ref_times.append(timed_run("reference", settings)[0])
+        pkg_time, compile_seconds = timed_run("package", settings)
         pkg_times.append(pkg_time)
         ratio = ref_times[-1] / pkg_times[-1]
         compiling = (

@@ -9,7 +9,11 @@ updates, and alternate (A B A B ...) so that machine noise hits both alike.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -156,6 +160,34 @@ def package_run(s: BenchSettings) -> tuple[float, float | None]:
         return time.perf_counter() - start, result.compile_seconds
 
 
+def run_in_fresh_process(kind: str, s: BenchSettings) -> tuple[float, float | None]:
+    """`reference_loop` (kind "reference") or `package_run` ("package") in a new Python
+    process: the run then pays what one `ddpg-robot train` command pays, lazy imports and
+    loading its compiled update from the disk cache included, and nothing is left warm in
+    memory by an earlier round. Timed inside the child, from the start of the run: the
+    interpreter and torch start-up, the same for both, are left out."""
+    settings = json.dumps(dataclasses.asdict(s))
+    done = subprocess.run(
+        [sys.executable, "-m", "ddpg_robot.bench_train", kind, settings],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the {kind} run failed in its own process: {last}")
+    wall, compile_seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, compile_seconds
+
+
+def timed_run(kind: str, s: BenchSettings) -> tuple[float, float | None]:
+    """Whole-run seconds of `reference_loop` or `package_run` (kind "reference" or
+    "package") in this process, and the package's compile seconds (None otherwise)."""
+    if kind == "reference":
+        return reference_loop(s), None
+    return package_run(s)
+
+
 # ------------------------------------------------------------------------- components
 
 
@@ -275,3 +307,12 @@ def _reference_update_fn(info, s: BenchSettings, batch: Batch):
     ref = _ReferenceDDPG(info.obs_dim, info.act_dim, info.action_low, info.action_high, s)
     rew, term = batch.rewards[:, None], batch.terminated[:, None]
     return lambda: ref.update(batch.obs, batch.actions, rew, batch.next_obs, term)
+
+
+if __name__ == "__main__":  # one run for `run_in_fresh_process`: KIND SETTINGS_JSON
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    fields = json.loads(sys.argv[2])
+    fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
+    print(json.dumps(timed_run(sys.argv[1], BenchSettings(**fields))))

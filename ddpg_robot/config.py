@@ -74,9 +74,10 @@ class TrainConfig:
     device: str = "auto"
     """`auto` (CUDA when available), `cpu` or `cuda`."""
     compile: bool = True
-    """Run the learner update through torch.compile (~1.5x faster per update on 2 CPU cores),
-    when the run has at least `MIN_UPDATES_TO_COMPILE` updates to do: compiling costs ~3 s
-    with a warm cache and ~20 s on a machine's first run, more than it saves on short runs."""
+    """Run the learner update through torch.compile (1.4-1.5x faster per update on 2 CPU
+    cores), when the run has at least `MIN_UPDATES_TO_COMPILE` updates to do: compiling
+    costs ~3 s with a warm cache (import included) and ~13 s on a machine's first run, more
+    than it saves on short runs."""
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` naming the first invalid field; return self for chaining."""

@@ -31,9 +31,9 @@ class DDPGLearner:
     `target_action_bounds` (low, high): clip mu'(s') in the TD target to the actions the env
     would execute; needed for an actor whose raw output may leave the bounds (linear head).
     `compile`: run `update` through `torch.compile`. This very code is traced once, backward
-    passes and Adam steps included, into one graph of fused kernels: ~1.5x faster per update
-    on CPU (docs/benchmarks.md). The first update pays the compilation (~3 s with a warm
-    inductor cache, ~20 s cold on 2 cores; see `compile_seconds`). Should compiling fail (no
+    passes and Adam steps included, into one graph of fused kernels: 1.4-1.5x faster per
+    update on CPU (docs/benchmarks.md). The first update pays the compilation (~2 s with a
+    warm inductor cache, ~12 s cold on 2 cores; see `compile_seconds`). Should compiling fail (no
     C++ compiler, say), the learner warns once and carries on eagerly.
     """
 

@@ -64,6 +64,7 @@ def train_bench(
 
     from ddpg_robot import bench_train as bt
 
+    bt.make_env(env_id, seed=0).close()  # a bad env id: one line here, not in a child
     settings = bt.BenchSettings(env_id=env_id, random_steps=random_steps,
                                 updating_steps=updating_steps, compile=compile)  # fmt: skip
     typer.echo(

@@ -27,6 +27,7 @@ from torch import nn
 from ddpg_robot.buffer import Batch
 from ddpg_robot.config import resolve_config
 from ddpg_robot.envs import env_info, make_env
+from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.learner import DDPGLearner
 from ddpg_robot.networks import Actor, Critic
 
@@ -175,7 +176,7 @@ def run_in_fresh_process(kind: str, s: BenchSettings) -> tuple[float, float | No
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the {kind} run failed in its own process: {last}")
+        raise DDPGRobotError(f"the {kind} run failed in its own process: {last}")
     wall, compile_seconds = json.loads(done.stdout.strip().splitlines()[-1])
     return wall, compile_seconds
 

@@ -38,3 +38,10 @@ def test_a_run_in_a_fresh_process_reports_its_own_compile_time() -> None:
     assert wall > 0 and compile_seconds is None
     wall, compile_seconds = run_in_fresh_process("package", small)
     assert compile_seconds is not None and wall > compile_seconds > 0
+
+
+def test_bench_train_with_a_bad_env_id_is_one_line_before_any_run() -> None:
+    code, out, err = run_main(["bench", "train", "NoSuchEnv-v0", "--rounds", "1"])
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "NoSuchEnv-v0" in err
+    assert out == "" and "Traceback" not in err  # nothing started, not even the header

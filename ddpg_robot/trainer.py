@@ -195,6 +195,10 @@ class Trainer:
             dt=config.noise_dt,
             seed=int(seeds[2]),
         )
+        # Act with the policy output the update computes along the way (cheaper: see
+        # DDPGLearner.update_and_act); not with observation normalisation, whose statistics
+        # must take the next observation in after the update and before acting on it.
+        self.act_in_update = self.actor.obs_normalizer is None
         self.step = 0
         self.episodes = 0
         self.wall_time_before = 0.0  # seconds spent in earlier sessions of a resumed run
@@ -220,26 +224,33 @@ class Trainer:
         obs, _ = self.env.reset()
         self.noise.reset()
         episode_return, episode_length = 0.0, 0
+        next_mu: torch.Tensor | None = None  # mu(obs), when the last update computed it
         try:
             while self.step < config.total_steps:
                 self.step += 1
                 if self.actor.obs_normalizer is not None:
                     self.actor.obs_normalizer.update(torch.as_tensor(obs, device=self.device))
-                action = self._explore_action(obs)
+                action = self._explore_action(obs, next_mu)
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 # Only `terminated` is stored: a time-limit truncation still bootstraps.
                 self.buffer.add(obs, action, reward, next_obs, terminated)
-                obs = next_obs
                 episode_return += float(reward)
                 episode_length += 1
+                episode_over = terminated or truncated
+                obs = self.env.reset()[0] if episode_over else next_obs  # acted on next
 
+                next_mu = None
                 if self.step > config.learning_starts and len(self.buffer) >= config.batch_size:
-                    metrics = self.learner.update(self.buffer.sample(config.batch_size))
+                    batch = self.buffer.sample(config.batch_size)
+                    if self.act_in_update:
+                        metrics, next_mu = self.learner.update_and_act(batch, self._obs_batch(obs))
+                    else:
+                        metrics = self.learner.update(batch)
                     self._check_finite(metrics)
                     sums.add(metrics)
                     tb_sums.add(metrics)
 
-                if terminated or truncated:
+                if episode_over:
                     self.episodes += 1
                     self.last_return = episode_return
                     logger.log_row(
@@ -250,7 +261,6 @@ class Trainer:
                         sps=sps.value(self.step),
                         **sums.pop(),
                     )
-                    obs, _ = self.env.reset()
                     self.noise.reset()
                     episode_return, episode_length = 0.0, 0
 
@@ -281,10 +291,16 @@ class Trainer:
             compile_seconds=self.learner.compile_seconds,
         )
 
-    def _explore_action(self, obs: np.ndarray) -> np.ndarray:
+    def _explore_action(self, obs: np.ndarray, mu: torch.Tensor | None) -> np.ndarray:
+        """Random before `learning_starts`, then mu(obs) plus noise; `mu`, shape (1, act_dim),
+        is the actor's output for `obs` when the last update computed it already."""
         if self.step <= self.config.learning_starts:
             return self.env.action_space.sample()
-        return explore(self.act(obs), self.noise(), self.info.action_low, self.info.action_high)
+        if mu is None:
+            greedy = self.act(obs)
+        else:
+            greedy = np.clip(mu[0].cpu().numpy(), self.info.action_low, self.info.action_high)
+        return explore(greedy, self.noise(), self.info.action_low, self.info.action_high)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -294,8 +310,11 @@ class Trainer:
     @torch.no_grad()
     def _actor_output(self, obs: np.ndarray) -> np.ndarray:
         """mu(obs) in env units before clipping (a linear head may leave the bounds)."""
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
-        return self.actor(obs_t)[0].cpu().numpy()
+        return self.actor(self._obs_batch(obs))[0].cpu().numpy()
+
+    def _obs_batch(self, obs: np.ndarray) -> torch.Tensor:
+        """One observation as a float32 batch of one, shape (1, obs_dim), on the device."""
+        return torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
 
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
         outputs: list[np.ndarray] = []

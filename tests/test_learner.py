@@ -169,6 +169,24 @@ def test_update_returns_finite_metrics_and_counts(learner: DDPGLearner, batch: B
     assert learner.num_updates == 1
 
 
+def test_update_and_act_acts_with_the_updated_actor(batch: Batch) -> None:
+    """`update_and_act` is `update`, then the actor's output under no_grad: eagerly, the
+    same bits; and the actor it acts with is the updated one, not the one before."""
+    actor, critic = make_nets()
+    stale_actor = copy.deepcopy(actor)
+    plain = DDPGLearner(copy.deepcopy(actor), copy.deepcopy(critic))
+    acting = DDPGLearner(actor, critic)
+    obs = random_batch(seed=1).obs[:3]
+    metrics, actions = acting.update_and_act(batch, obs)
+    assert metrics == plain.update(batch)
+    assert acting.num_updates == 1
+    with torch.no_grad():
+        expected, stale = plain.actor(obs), stale_actor(obs)
+    assert actions.shape == (3, ACT_DIM) and not actions.requires_grad
+    assert torch.equal(actions, expected)
+    assert (actions - stale).abs().max() > 1e-6
+
+
 def test_learner_state_dict_round_trip(learner: DDPGLearner, batch: Batch) -> None:
     learner.update(batch)
     actor, critic = make_nets(seed=7)
@@ -287,6 +305,24 @@ def test_compiled_update_computes_what_the_eager_update_does(head: str) -> None:
     # The actor step still leaves no gradient behind on either network.
     assert all(p.grad is None for p in compiled.critic.parameters())
     assert all(p.grad is None for p in compiled.actor.parameters())
+
+
+def test_compiled_update_and_act_computes_what_the_eager_one_does() -> None:
+    """The action computed inside the compiled update is the eager one's, to the rounding
+    the compiled Adam differs by (see above), and it is the updated actor's: ~100x closer
+    to it than to the action before the update."""
+    eager, compiled = _learner_pair("tanh")
+    obs = random_batch(seed=9).obs[:1]  # one observation, as the training loop acts on
+    for seed in range(3):
+        batch = random_batch(seed=seed)
+        with torch.no_grad():
+            before = eager.actor(obs)
+        expected_metrics, expected = eager.update_and_act(batch, obs)
+        got_metrics, got = compiled.update_and_act(batch, obs)
+        assert got_metrics == pytest.approx(expected_metrics, rel=1e-5, abs=1e-9)
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+        assert (got - expected).abs().max() < 0.01 * (expected - before).abs().max()
+    assert compiled.compiled and compiled.num_updates == 3
 
 
 def test_compiled_updates_repeat_exactly() -> None:

@@ -127,6 +127,31 @@ def test_same_seed_same_metrics(tmp_path: Path) -> None:
     assert c != a
 
 
+def test_acting_with_the_action_from_the_update_changes_nothing(tmp_path: Path) -> None:
+    """The loop acts with mu(obs) computed inside the update (`act_in_update`), which moves
+    the env reset before the update; against acting with a forward of its own, every
+    action, logged number and weight is the same, bit for bit (eager learner)."""
+    config = resolve_config("InvertedPendulum-v4", {
+        "total_steps": 600, "learning_starts": 200, "batch_size": 32, "hidden_sizes": (32, 32),
+        "eval_every": 0, "buffer_size": 1000, "seed": 5,
+    })  # fmt: skip
+    states = []
+    for act_in_update in (True, False):
+        run = trainer.start(config, tmp_path / str(act_in_update))
+        assert run.act_in_update  # the default, without observation normalisation
+        run.act_in_update = act_in_update
+        run.run()
+        states.append(load_checkpoint(tmp_path / str(act_in_update) / "checkpoints" / "last.pt"))
+    rows = _untimed_metrics(tmp_path / "True")
+    assert sum(1 for r in rows if r["episode_return"] and int(r["step"]) > 200) > 3  # resets
+    assert rows == _untimed_metrics(tmp_path / "False")
+    fused, separate = states
+    assert torch.equal(fused["buffer"]["actions"], separate["buffer"]["actions"])
+    for net in ("actor", "critic_target"):
+        for name, value in fused["learner"][net].items():
+            assert torch.equal(value, separate["learner"][net][name]), (net, name)
+
+
 def test_resume_after_sigkill_continues_the_step_count(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     cmd = [

@@ -296,10 +296,8 @@ class Trainer:
         is the actor's output for `obs` when the last update computed it already."""
         if self.step <= self.config.learning_starts:
             return self.env.action_space.sample()
-        if mu is None:
-            greedy = self.act(obs)
-        else:
-            greedy = np.clip(mu[0].cpu().numpy(), self.info.action_low, self.info.action_high)
+        output = self._actor_output(obs) if mu is None else mu[0].cpu().numpy()
+        greedy = np.clip(output, self.info.action_low, self.info.action_high)
         return explore(greedy, self.noise(), self.info.action_low, self.info.action_high)
 
     @torch.no_grad()

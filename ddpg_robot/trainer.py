@@ -301,11 +301,6 @@ class Trainer:
         return explore(greedy, self.noise(), self.info.action_low, self.info.action_high)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Deterministic action mu(obs) in env units, clipped to the bounds, shape (act_dim,)."""
-        return np.clip(self._actor_output(obs), self.info.action_low, self.info.action_high)
-
-    @torch.no_grad()
     def _actor_output(self, obs: np.ndarray) -> np.ndarray:
         """mu(obs) in env units before clipping (a linear head may leave the bounds)."""
         return self.actor(self._obs_batch(obs))[0].cpu().numpy()

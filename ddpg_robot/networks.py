@@ -115,6 +115,28 @@ class Actor(nn.Module):
         return torch.clamp(action, self.action_low, self.action_high)
 
 
+OBS_LIMIT = 1e9
+"""The deployed policy clamps observations to +-OBS_LIMIT: far beyond any physical state, and
+low enough that no float32 layer overflows, so every finite observation gives a finite action."""
+
+
+class BoundedPolicy(nn.Module):
+    """The actor as it is deployed (and exported to ONNX): clamp obs, the actor (normaliser
+    and head), clip to the bounds.
+
+    The tanh head is already in bounds; the final clip is the contract's guarantee, and for
+    a linear head (inverting gradients) it is what keeps the output in bounds.
+    """
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        obs = torch.clamp(obs, -OBS_LIMIT, OBS_LIMIT)  # (B, obs_dim)
+        return torch.clamp(self.actor(obs), self.actor.action_low, self.actor.action_high)
+
+
 class Critic(nn.Module):
     """Action-value Q(s, a): an MLP over the concatenated observation and action.
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint
-from ddpg_robot.networks import Actor
+from ddpg_robot.networks import Actor, BoundedPolicy
 
 CHECKPOINT_CHOICES = ("best", "last")
 
@@ -62,12 +62,13 @@ def load_actor(checkpoint: str | Path) -> tuple[Actor, dict[str, Any]]:
 
 
 def torch_policy(actor: Actor) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap an actor as obs (obs_dim,) -> action (act_dim,) float32, clipped to its bounds."""
-    low, high = actor.action_low, actor.action_high
+    """Wrap an actor as obs (obs_dim,) -> action (act_dim,) float32, clipped to its bounds:
+    the same computation as its exported ONNX graph (`BoundedPolicy`)."""
+    policy = BoundedPolicy(actor)
 
     def act(obs: np.ndarray) -> np.ndarray:
         obs_t = torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1)
         with torch.no_grad():
-            return torch.clamp(actor(obs_t), low, high)[0].numpy()
+            return policy(obs_t)[0].numpy()
 
     return act

@@ -11,6 +11,7 @@ onnxruntime + numpy and nothing else); tests check that in a fresh interpreter.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -18,15 +19,17 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-# The ONNX file's metadata contract (DESIGN §4), shared with the exporter.
+# The ONNX file's metadata contract (docs/export.md), shared with the exporter.
 SCHEMA_VERSION = "1"
-METADATA_TEXT_KEYS = ("ddpg_robot.schema", "env_id", "actor_head", "ddpg_robot_version",
-                      "torch_version")  # fmt: skip
-"""Keys whose values are plain strings."""
-METADATA_JSON_KEYS = ("obs_dim", "act_dim", "action_low", "action_high", "control_dt",
-                      "obs_normalization", "train_steps", "eval_return_mean")  # fmt: skip
-"""Keys whose values are JSON (numbers, booleans, lists, null)."""
+REQUIRED_KEYS = ("ddpg_robot.schema", "obs_dim", "act_dim", "action_low", "action_high",
+                 "control_dt")  # fmt: skip
+"""What the runtime needs to act safely; a file without any of them is refused."""
+INFORMATIONAL_TEXT_KEYS = ("env_id", "actor_head", "ddpg_robot_version", "torch_version")
+"""Plain-string keys the exporter writes for people and tools; absent is fine."""
+INFORMATIONAL_JSON_KEYS = ("obs_normalization", "train_steps", "eval_return_mean")
+"""JSON keys the exporter writes for people and tools; absent (or unparsable) is fine."""
 NONFINITE_POLICIES = ("raise", "hold")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
@@ -44,9 +47,11 @@ class Controller:
 
     threads: onnxruntime intra-op threads (1 by default: a batch-1 MLP gains nothing from
     more, and extra threads spin and hurt tail latency); inter-op is 1 and execution
-    sequential. on_nonfinite: "raise" (ValueError on NaN/inf observations) or "hold" (return
-    the last good action, the bounds' midpoint before the first one, and count it in
-    `stats["held"]`). One warm-up run happens at load.
+    sequential. on_nonfinite: what to do when an observation holds NaN or inf, or the graph
+    returns a non-finite action for a finite one (a broken file): "raise" (`ValueError` for
+    the observation, `RuntimeError` for the graph) or "hold" (return the last good action,
+    the bounds' midpoint before the first one, and count it in `stats`). One warm-up run
+    happens at load.
     """
 
     def __init__(
@@ -81,7 +86,7 @@ class Controller:
         self._low = np.asarray(self._metadata["action_low"], dtype=np.float32)
         self._high = np.asarray(self._metadata["action_high"], dtype=np.float32)
         _check_graph(self._session, self.obs_dim, self.act_dim, path)
-        self.control_dt: float | None = self._metadata["control_dt"]
+        self.control_dt: float = self._metadata["control_dt"]
 
         # Hot path state, allocated once: batch-1 input and output bound to the session.
         self._obs1 = np.zeros((1, self.obs_dim), dtype=np.float32)
@@ -101,7 +106,7 @@ class Controller:
         else:  # pragma: no cover - other onnxruntime builds
             self._run_bound = lambda: self._session.run_with_iobinding(self._binding)
         self._last_good = ((self._low + self._high) / 2).astype(np.float32)
-        self._stats = {"calls": 0, "held": 0}
+        self._stats = {"calls": 0, "held": 0, "nonfinite_output": 0}
         self._run_bound()  # warm-up: first-run allocations happen at load, not in the loop
 
     # ------------------------------------------------------------------ properties
@@ -121,7 +126,9 @@ class Controller:
 
     @property
     def stats(self) -> dict[str, int]:
-        """`calls` to act(), and how many observations were `held` (non-finite input)."""
+        """`calls` to act(); `held`: actions replaced by the last good one (hold mode), for a
+        non-finite observation or output; `nonfinite_output`: how many of those were the
+        graph's fault (a finite observation that gave NaN or inf)."""
         return dict(self._stats)
 
     # --------------------------------------------------------------------- acting
@@ -140,54 +147,79 @@ class Controller:
         )
 
     def _act_one(self, x: np.ndarray) -> np.ndarray:
-        # Checked on x itself: a finite float64 beyond float32's range becomes inf in the
-        # cast below, and the graph's own clamp of obs to +-1e9 handles that.
-        try:
-            finite = np.isfinite(x).all()
-        except TypeError:
-            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}") from None
-        if not finite:
-            return self._nonfinite(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}")
+        peak = np.abs(x).max()  # NaN or inf when x holds one
+        if not peak <= _FLOAT32_MAX:
+            if not np.isfinite(peak):
+                return self._nonfinite_observation(x)
+            # Finite but beyond float32: the graph clamps at 1e9 anyway; clipping first
+            # keeps the cast below from overflowing (and numpy from warning about it).
+            x = np.clip(x, -_FLOAT32_MAX, _FLOAT32_MAX)
         self._obs1[0] = x  # cast into the input buffer bound to the session: no allocation
         self._run_bound()
-        # Last guard (the graph clips too). fmax/fmin return the bound where the other
-        # operand is NaN, so the result is finite and in bounds whatever the graph produced.
-        action = np.fmin(np.fmax(self._act1[0], self._low), self._high)  # a new array
+        # Last guard (the graph clips too); maximum/minimum let a NaN through to be caught.
+        action = np.minimum(np.maximum(self._act1[0], self._low), self._high)  # a new array
+        if not np.isfinite(action).all():
+            return self._nonfinite_output(x)
         if self._hold:
             self._last_good = action.copy()
         return action
 
     def _act_batch(self, x: np.ndarray) -> np.ndarray:
-        try:
-            finite = np.isfinite(x).all(axis=1)  # before the float32 cast, as in _act_one
-        except TypeError:
-            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}") from None
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"observation must be real numbers, got dtype {x.dtype}")
+        peak = np.abs(x).max(axis=1)  # (B,)
+        finite = np.isfinite(peak)
         if not finite.all():
             if not self._hold:
                 rows = np.flatnonzero(~finite)[:5].tolist()
                 raise ValueError(f"NaN or inf in observation rows {rows}")
             self._stats["held"] += int((~finite).sum())
             x = np.where(finite[:, None], x, 0.0)
-        with np.errstate(over="ignore"):
-            batch = np.ascontiguousarray(x, dtype=np.float32)
+        if not (peak[finite] <= _FLOAT32_MAX).all():
+            x = np.clip(x, -_FLOAT32_MAX, _FLOAT32_MAX)
+        batch = np.ascontiguousarray(x, dtype=np.float32)
         (actions,) = self._session.run(["action"], {"obs": batch})
-        np.fmin(np.fmax(actions, self._low, out=actions), self._high, out=actions)
+        np.minimum(np.maximum(actions, self._low, out=actions), self._high, out=actions)
+        good_output = np.isfinite(actions).all(axis=1)
+        broken = finite & ~good_output
+        if broken.any():
+            if not self._hold:
+                rows = np.flatnonzero(broken)[:5].tolist()
+                raise RuntimeError(
+                    f"the policy returned a non-finite action for the finite observation "
+                    f"rows {rows}: {self.path} is broken (re-export it)"
+                )
+            self._stats["held"] += int(broken.sum())
+            self._stats["nonfinite_output"] += int(broken.sum())
         if self._hold:
-            actions[~finite] = self._last_good
-            good = np.flatnonzero(finite)
+            keep = finite & good_output
+            actions[~keep] = self._last_good
+            good = np.flatnonzero(keep)
             if len(good):
                 self._last_good = actions[good[-1]].copy()
         return actions
 
-    def _nonfinite(self, x: np.ndarray) -> np.ndarray:
+    def _nonfinite_observation(self, x: np.ndarray) -> np.ndarray:
         if not self._hold:
             raise ValueError(f"NaN or inf in observation {np.array2string(x, precision=4)}")
         self._stats["held"] += 1
         return self._last_good.copy()
 
+    def _nonfinite_output(self, x: np.ndarray) -> np.ndarray:
+        if not self._hold:
+            raise RuntimeError(
+                f"the policy returned a non-finite action for a finite observation: "
+                f"{self.path} is broken (re-export it)"
+            )
+        self._stats["held"] += 1
+        self._stats["nonfinite_output"] += 1
+        return self._last_good.copy()
+
     def __repr__(self) -> str:
         return (
-            f"Controller({self.path!r}, env_id={self._metadata['env_id']!r}, "
+            f"Controller({self.path!r}, env_id={self._metadata.get('env_id')!r}, "
             f"obs_dim={self.obs_dim}, act_dim={self.act_dim})"
         )
 
@@ -219,6 +251,8 @@ def _models_folder() -> str | None:
 
 
 def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
+    """The file's metadata, parsed: the required keys validated (one line for the first bad
+    one), informational JSON keys parsed where they parse, every other key kept as text."""
     raw = session.get_modelmeta().custom_metadata_map
     if "ddpg_robot.schema" not in raw:
         raise ValueError(
@@ -230,28 +264,66 @@ def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
             f"{path} has ddpg-robot schema {raw['ddpg_robot.schema']!r}; this runtime reads "
             f"schema {SCHEMA_VERSION!r}"
         )
-    missing = [k for k in (*METADATA_TEXT_KEYS, *METADATA_JSON_KEYS) if k not in raw]
+    missing = [key for key in REQUIRED_KEYS if key not in raw]
     if missing:
-        raise ValueError(f"{path}: ddpg-robot metadata lacks {', '.join(missing)}")
-    metadata: dict[str, Any] = {k: raw[k] for k in METADATA_TEXT_KEYS}
-    for key in METADATA_JSON_KEYS:
-        try:
-            metadata[key] = json.loads(raw[key])
-        except json.JSONDecodeError:
-            raise ValueError(f"{path}: metadata {key}={raw[key]!r} is not valid JSON") from None
-    obs_dim, act_dim = metadata["obs_dim"], metadata["act_dim"]
-    if not (isinstance(obs_dim, int) and obs_dim > 0 and isinstance(act_dim, int) and act_dim > 0):
-        raise ValueError(f"{path}: metadata obs_dim/act_dim must be positive integers")
-    low = np.asarray(metadata["action_low"], dtype=np.float64)
-    high = np.asarray(metadata["action_high"], dtype=np.float64)
-    if low.shape != (act_dim,) or high.shape != (act_dim,):
-        raise ValueError(f"{path}: metadata action bounds do not have act_dim={act_dim} entries")
-    if not (np.isfinite(low).all() and np.isfinite(high).all() and (high > low).all()):
-        raise ValueError(f"{path}: metadata action bounds must be finite with high > low")
-    dt = metadata["control_dt"]
-    if dt is not None and not (isinstance(dt, (int, float)) and dt > 0):
-        raise ValueError(f"{path}: metadata control_dt must be a positive number of seconds")
+        raise ValueError(f"{path}: ddpg-robot metadata lacks required {', '.join(missing)}")
+    metadata: dict[str, Any] = dict(raw)
+    for key in INFORMATIONAL_JSON_KEYS:
+        if key in raw:
+            try:
+                metadata[key] = json.loads(raw[key])
+            except json.JSONDecodeError:
+                pass  # informational: kept as the text it is
+    obs_dim = _positive_int(raw, "obs_dim", path)
+    act_dim = _positive_int(raw, "act_dim", path)
+    low = _bound_list(raw, "action_low", act_dim, path)
+    high = _bound_list(raw, "action_high", act_dim, path)
+    if (low > high).any():
+        i = int(np.flatnonzero(low > high)[0])
+        raise ValueError(
+            f"{path}: metadata action_low[{i}] = {low[i]:g} is above action_high[{i}] = {high[i]:g}"
+        )
+    dt = _json_value(raw, "control_dt", path)
+    if not (_is_number(dt) and math.isfinite(dt) and dt > 0):
+        raise ValueError(
+            f"{path}: metadata control_dt must be a finite positive number of seconds, "
+            f"got {raw['control_dt']!r}"
+        )
+    metadata.update(obs_dim=obs_dim, act_dim=act_dim, action_low=low.tolist(),
+                    action_high=high.tolist(), control_dt=float(dt))  # fmt: skip
     return metadata
+
+
+def _json_value(raw: dict[str, str], key: str, path: str) -> Any:
+    try:
+        return json.loads(raw[key])
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: metadata {key}={raw[key]!r} is not valid JSON") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_int(raw: dict[str, str], key: str, path: str) -> int:
+    value = _json_value(raw, key, path)
+    if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise ValueError(f"{path}: metadata {key} must be a positive integer, got {raw[key]!r}")
+    return value
+
+
+def _bound_list(raw: dict[str, str], key: str, act_dim: int, path: str) -> np.ndarray:
+    value = _json_value(raw, key, path)
+    if not (isinstance(value, list) and all(_is_number(v) for v in value)):
+        raise ValueError(f"{path}: metadata {key} must be a list of numbers, got {raw[key]!r}")
+    if len(value) != act_dim:
+        raise ValueError(
+            f"{path}: metadata {key} has {len(value)} entries but act_dim is {act_dim}"
+        )
+    bounds = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(bounds).all():
+        raise ValueError(f"{path}: metadata {key} must be finite, got {raw[key]!r}")
+    return bounds
 
 
 def _check_graph(session: ort.InferenceSession, obs_dim: int, act_dim: int, path: str) -> None:

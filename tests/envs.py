@@ -30,3 +30,22 @@ class PointEnv(gym.Env):
 
 if "TestPoint-v0" not in gym.registry:
     gym.register("TestPoint-v0", entry_point=PointEnv, max_episode_steps=50)
+
+
+class WidePointEnv(PointEnv):
+    """PointEnv observed in wide units (like raw encoder counts or pressures): the state's
+    coordinates scaled by 1, 300 and 2,000, so a policy's first layer sees large inputs."""
+
+    SCALE = np.array([1.0, 300.0, 2000.0])
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        return obs * self.SCALE, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs * self.SCALE, reward, terminated, truncated, info
+
+
+if "TestWidePoint-v0" not in gym.registry:
+    gym.register("TestWidePoint-v0", entry_point=WidePointEnv, max_episode_steps=50)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sys
+from pathlib import Path
+
+import onnx
+import torch
+from onnx import numpy_helper
+
+from ddpg_robot.networks import Actor
 
 
 def run_main(args: list[str]) -> tuple[int, str, str]:
@@ -27,3 +35,34 @@ def run_main(args: list[str]) -> tuple[int, str, str]:
     finally:
         sys.argv = argv
     return code, out.getvalue(), err.getvalue()
+
+
+def actor_from_onnx(path: str | Path) -> tuple[Actor, str]:
+    """The torch actor whose weights an exported ddpg-robot file holds, and its env id.
+
+    Turns the shipped models (trained to real results) back into torch actors, so tests can
+    run the exporter on policies with a trained network's activations and bounds.
+    """
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    weights = {
+        init.name.removeprefix("actor."): torch.from_numpy(numpy_helper.to_array(init).copy())
+        for init in model.graph.initializer
+        if init.name.startswith("actor.")
+    }
+    layers = sorted(
+        (k for k in weights if k.startswith("net.") and k.endswith(".weight")),
+        key=lambda name: int(name.split(".")[1]),
+    )
+    actor = Actor(
+        json.loads(meta["obs_dim"]),
+        json.loads(meta["act_dim"]),
+        json.loads(meta["action_low"]),
+        json.loads(meta["action_high"]),
+        hidden_sizes=[weights[k].shape[0] for k in layers[:-1]],
+        head=meta["actor_head"],
+    )
+    state = actor.state_dict()
+    state.update({k: v for k, v in weights.items() if k in state})
+    actor.load_state_dict(state)
+    return actor.requires_grad_(False).eval(), meta["env_id"]

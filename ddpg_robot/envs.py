@@ -15,8 +15,8 @@ import numpy as np
 
 from ddpg_robot.errors import EnvError
 
-# Filtered after importing gymnasium so our filter sits in front of gymnasium's own
-# (DESIGN §5): every *-v4 MuJoCo env warns that v5 exists; users ask for v4 on purpose.
+# Filtered after importing gymnasium so our filter sits in front of gymnasium's own:
+# every *-v4 MuJoCo env warns that v5 exists; users ask for v4 on purpose.
 warnings.filterwarnings(
     "ignore",
     message=r".*is out of date\. You should consider upgrading to version",

@@ -202,6 +202,19 @@ def test_tanh_scaling_off_by_one_action_scale_is_refused(trained, tmp_path: Path
     assert not _verdict(actor, BoundedPolicy(rolled), env_id, tmp_path).ok
 
 
+def test_a_head_that_falls_short_of_the_bounds_is_refused(shipped, tmp_path: Path) -> None:
+    """tanh scaled by 1 - 1e-5 (a cheap tanh approximation, say): where the policy saturates
+    its actions float32 is exact to a few ulps, so 1e-5 of the range there is refused."""
+    actor, env_id = shipped["halfcheetah-v4"]  # saturates often: a fast runner pushes hard
+    net = actor.net
+
+    def graph(obs: torch.Tensor) -> torch.Tensor:
+        squashed = torch.tanh(net(_clamped(obs))) * (1 - 1e-5)
+        return actor.action_bias + actor.action_scale * squashed
+
+    assert not _verdict(actor, graph, env_id, tmp_path).ok
+
+
 def test_an_unsaturated_extreme_action_must_saturate_alike(shipped, tmp_path: Path) -> None:
     """On extreme inputs only the side matters: a graph that pins every action to the middle
     of its range for |obs| >= 1e3 differs from torch nowhere else, and is refused."""

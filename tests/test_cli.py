@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -22,7 +23,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0, result.stderr
-    assert "version" in result.stdout
+    listed = set(re.findall(r"^│ (\w+) ", result.stdout, flags=re.MULTILINE))
+    commands = {"train", "export", "eval", "run", "plot", "sweep", "bench", "version"}
+    assert commands <= listed, result.stdout
 
 
 def test_version_prints_versions() -> None:

@@ -1,7 +1,15 @@
-"""`ddpg-robot train ENV_ID`: parse options, resolve the config, run the trainer, summarise."""
+"""`ddpg-robot train ENV_ID`: parse options, resolve the config, run the trainer, summarise.
+
+Every `TrainConfig` field is an option, generated here from the dataclass: its name as the
+flag, its docstring as the help, its type as the option's type. A new setting is written
+once, in ddpg_robot/config.py. Options left out fall back to the env's preset, then to the
+field's default (`resolve_config`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,84 +17,24 @@ from typing import Annotated, Any
 import typer
 from ddpg_robot.cli.progress import make_reporter
 
-from ddpg_robot.config import load_config_file, resolve_config
+from ddpg_robot.config import PRESETS, TrainConfig, field_docs, load_config_file, resolve_config
 from ddpg_robot.errors import ConfigError
 
-Opt = typer.Option
+NOT_OPTIONS = ("env_id",)
+"""Config fields the command takes otherwise (ENV_ID is its argument)."""
 
 
 def train(
-    env_id: Annotated[str, typer.Argument(help="Gymnasium id, e.g. HalfCheetah-v4.")],
-    total_steps: Annotated[int | None, Opt(help="Env steps to train for.")] = None,
-    seed: Annotated[int | None, Opt(help="Seed for torch, env, noise and replay.")] = None,
-    run_dir: Annotated[
-        Path | None, Opt(help="Run directory (default runs/ENV-TIME-sSEED).")
-    ] = None,
-    noise: Annotated[str | None, Opt(help="Exploration noise: ou, gaussian or none.")] = None,
-    noise_sigma: Annotated[float | None, Opt(help="Noise scale in [-1, 1] action units.")] = None,
-    normalize_obs: Annotated[
-        bool | None,
-        Opt("--normalize-obs/--no-normalize-obs", help="Running mean/std obs normalisation."),
-    ] = None,
-    action_bound: Annotated[str | None, Opt(help="Actor bounds: tanh or invert-gradients.")] = None,
-    learning_starts: Annotated[
-        int | None, Opt(help="Uniform-random steps before the first update.")
-    ] = None,
-    batch_size: Annotated[int | None, Opt(help="Transitions per update.")] = None,
-    hidden_sizes: Annotated[str | None, Opt(help="Hidden widths, e.g. 256,256.")] = None,
-    lr_actor: Annotated[float | None, Opt(help="Actor learning rate.")] = None,
-    lr_critic: Annotated[float | None, Opt(help="Critic learning rate.")] = None,
-    gamma: Annotated[float | None, Opt(help="Discount factor.")] = None,
-    tau: Annotated[float | None, Opt(help="Polyak rate of the target networks.")] = None,
-    buffer_size: Annotated[int | None, Opt(help="Replay capacity in transitions.")] = None,
-    eval_every: Annotated[int | None, Opt(help="Evaluate every N steps (0 = never).")] = None,
-    eval_episodes: Annotated[int | None, Opt(help="Episodes per evaluation.")] = None,
-    checkpoint_every: Annotated[
-        int | None, Opt(help="Save last.pt every N steps (0 = only at the end).")
-    ] = None,
-    save_buffer: Annotated[
-        bool | None,
-        Opt("--save-buffer/--no-save-buffer", help="Keep the replay buffer in last.pt."),
-    ] = None,
-    resume: Annotated[bool, Opt("--resume", help="Continue the run in --run-dir.")] = False,
-    device: Annotated[str | None, Opt(help="auto, cpu or cuda.")] = None,
-    compile: Annotated[
-        bool | None,
-        Opt(
-            "--compile/--no-compile",
-            help="torch.compile the update (default on; only for runs of 3,000+ updates).",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None, Opt("--config", help="TOML file with these settings; flags override it.")
-    ] = None,
-    quiet: Annotated[bool, Opt("--quiet", help="No progress bar or summary.")] = False,
+    env_id: str,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    config: Path | None = None,
+    quiet: bool = False,
+    **settings: Any,
 ) -> None:
     """Train a DDPG agent on ENV_ID and write a run directory (see docs/training.md)."""
-    flags = {
-        "total_steps": total_steps,
-        "seed": seed,
-        "noise": noise,
-        "noise_sigma": noise_sigma,
-        "normalize_obs": normalize_obs,
-        "action_bound": action_bound,
-        "learning_starts": learning_starts,
-        "batch_size": batch_size,
-        "hidden_sizes": hidden_sizes,
-        "lr_actor": lr_actor,
-        "lr_critic": lr_critic,
-        "gamma": gamma,
-        "tau": tau,
-        "buffer_size": buffer_size,
-        "eval_every": eval_every,
-        "eval_episodes": eval_episodes,
-        "checkpoint_every": checkpoint_every,
-        "save_buffer": save_buffer,
-        "device": device,
-        "compile": compile,
-    }
     overrides: dict[str, Any] = load_config_file(config) if config is not None else {}
-    overrides.update({k: v for k, v in flags.items() if v is not None})
+    overrides.update({k: v for k, v in settings.items() if v is not None})
 
     from ddpg_robot import trainer  # heavy (torch, mujoco): imported only when training
 
@@ -124,3 +72,76 @@ def train(
             f"best eval return {best}{compiled}\nrun dir: {result.run_dir}"
         )
     sys.stdout.flush()
+
+
+def _config_options() -> list[inspect.Parameter]:
+    """One keyword parameter per TrainConfig field, annotated as a typer option."""
+    docs = field_docs(TrainConfig)
+    preset_fields = {name for preset in PRESETS.values() for name in preset}
+    options = []
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in NOT_OPTIONS:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        default = field.default
+        kind: type = {"int": int, "float": float, "bool": bool}.get(str(field.type), str)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        preset = ", or the env's preset" if field.name in preset_fields else ""
+        help_text = f"{docs.get(field.name, '')} Default: {shown}{preset}."
+        decls = (f"{flag}/--no-{flag[2:]}",) if kind is bool else (flag,)
+        option = typer.Option(*decls, help=help_text, show_default=False)
+        options.append(
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind | None, option],
+            )
+        )
+    return options
+
+
+def _command_parameters() -> list[inspect.Parameter]:
+    """ENV_ID, the generated config options, then the options of the command itself."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+
+    def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, keyword, default=default, annotation=annotation)
+
+    return [
+        inspect.Parameter(
+            "env_id",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, typer.Argument(help="Gymnasium id, e.g. HalfCheetah-v4.")],
+        ),
+        *_config_options(),
+        option(
+            "run_dir",
+            Annotated[
+                Path | None, typer.Option(help="Run directory (default runs/ENV-TIME-sSEED).")
+            ],
+            None,
+        ),  # fmt: skip
+        option(
+            "resume",
+            Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir.")],
+            False,
+        ),  # fmt: skip
+        option(
+            "config",
+            Annotated[
+                Path | None,
+                typer.Option("--config", help="TOML file with these settings; flags override it."),
+            ],
+            None,
+        ),  # fmt: skip
+        option(
+            "quiet",
+            Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")],
+            False,
+        ),  # fmt: skip
+    ]
+
+
+train.__signature__ = inspect.Signature(_command_parameters())  # type: ignore[attr-defined]
+train.__annotations__ = {p.name: p.annotation for p in train.__signature__.parameters.values()}  # type: ignore[attr-defined]

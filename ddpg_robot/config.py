@@ -6,9 +6,12 @@ Stdlib only: the CLI, the trainer and the checkpoint all read the same dataclass
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import math
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,10 +77,9 @@ class TrainConfig:
     device: str = "auto"
     """`auto` (CUDA when available), `cpu` or `cuda`."""
     compile: bool = True
-    """Run the learner update through torch.compile (1.5-1.7x faster per update on 2 CPU
-    cores), when the run has at least `MIN_UPDATES_TO_COMPILE` updates to do: compiling
-    costs ~3 s with a warm cache (import included) and ~13 s on a machine's first run, more
-    than it saves on short runs."""
+    """Run the learner update through torch.compile as one fused graph, when the run has at
+    least 3,000 updates to do (`MIN_UPDATES_TO_COMPILE`): compiling costs seconds, more than
+    it saves on short runs (docs/benchmarks.md)."""
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` naming the first invalid field; return self for chaining."""
@@ -166,6 +168,29 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def field_docs(cls: type = TrainConfig) -> dict[str, str]:
+    """The docstring written under each field of a dataclass, by field name.
+
+    Read from the source once, so a setting's help is written in one place (its field) and
+    the CLI's options are generated from it (cli/train.py)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):  # pragma: no cover - no source installed
+        return {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
 def env_family(env_id: str) -> str:
     """`HalfCheetah-v4` -> `HalfCheetah` (namespaces such as `gymnasium/` are dropped)."""
     name = env_id.rsplit("/", 1)[-1]
@@ -192,9 +217,8 @@ def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> Trai
 
 
 MIN_UPDATES_TO_COMPILE = 3_000
-"""Fewest updates a run must have left for `compile` to apply: the measured break-even of a
-whole command (3,000 updates: 19.2 s compiled vs 19.4 s eager, docs/benchmarks.md). Since
-then the compiled update saves ~2 ms instead of ~1.2 ms, so this errs on the eager side."""
+"""Fewest updates a run must have left for `compile` to apply: where compiling stopped
+costing more than it saves, measured on whole commands (docs/benchmarks.md)."""
 
 RESUMABLE_FIELDS = frozenset(
     {
@@ -276,6 +300,7 @@ __all__ = [
     "PRESETS",
     "TrainConfig",
     "env_family",
+    "field_docs",
     "load_config_file",
     "parse_hidden_sizes",
     "preset_for",

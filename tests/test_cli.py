@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import tests.envs  # noqa: F401  (registers TestPoint-v0)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,3 +78,32 @@ def test_wheel_installs_cli_under_ddpg_robot_only(tmp_path: Path) -> None:
     # Shipped policies ride along as package data, so Controller can open them by name.
     shipped = {p.name for p in (REPO / "models").glob("*.onnx")}
     assert shipped and {f"ddpg_robot/models/{name}" for name in shipped} <= set(names)
+
+
+def test_train_options_are_generated_from_the_config_fields(tmp_path: Path) -> None:
+    """Every TrainConfig field is a `train` option with its docstring as help, and a value
+    given on the command line reaches config.json."""
+    import os
+
+    from ddpg_robot.config import TrainConfig, field_docs
+    from tests.helpers import run_main
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", "train", "--help"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    docs = field_docs(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        if field.name == "env_id":
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        assert re.search(rf"│ {flag}\b", result.stdout), flag
+        assert " ".join(docs[field.name].split()) in result.stdout, field.name
+    run_dir = tmp_path / "run"
+    code, _, err = run_main(["train", "TestPoint-v0", "--run-dir", str(run_dir), "--quiet",
+                             "--total-steps", "60", "--learning-starts", "60", "--eval-every",
+                             "0", "--noise-theta", "0.3", "--no-save-buffer"])  # fmt: skip
+    assert code == 0, err
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["noise_theta"] == 0.3 and saved["save_buffer"] is False

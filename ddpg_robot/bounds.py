@@ -1,7 +1,7 @@
-"""Action bounds: scaling between [-1, 1] units and [low, high], and inverting gradients.
+"""Action bounds: exploration noise into [low, high], inverting gradients, saturation.
 
 Exploration noise is defined in [-1, 1] units (one sigma means the same on every robot);
-the numpy helpers move it into the env's units and keep every executed action in bounds.
+`explore` moves it into the env's units and keeps every executed action in bounds.
 `invert_gradients` is the learner's dQ/da transform for a linear (unsquashed) actor head;
 `saturation_rate` measures how often a policy sits at its bounds, comparably for both heads.
 """
@@ -15,18 +15,6 @@ import torch
 def half_range(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """(high - low) / 2: the env-unit size of one [-1, 1] unit, per action dimension."""
     return (np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)) / 2
-
-
-def unit_to_env(unit: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Map [-1, 1] to [low, high] affinely (-1 -> low, +1 -> high)."""
-    low = np.asarray(low, dtype=np.float64)
-    return low + (np.asarray(unit, dtype=np.float64) + 1.0) * half_range(low, high)
-
-
-def env_to_unit(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Inverse of `unit_to_env`: [low, high] -> [-1, 1]."""
-    low = np.asarray(low, dtype=np.float64)
-    return (np.asarray(action, dtype=np.float64) - low) / half_range(low, high) - 1.0
 
 
 def explore(

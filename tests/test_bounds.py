@@ -12,11 +12,9 @@ from torch import nn
 
 import tests.envs  # noqa: F401  (registers TestPoint-v0)
 from ddpg_robot.bounds import (
-    env_to_unit,
     explore,
     invert_gradients,
     saturation_rate,
-    unit_to_env,
 )
 from ddpg_robot.config import resolve_config
 from ddpg_robot.learner import DDPGLearner
@@ -106,11 +104,10 @@ def test_sign_convention_through_real_actor_steps() -> None:
     assert _after_steps(0.0, transform=True, steps=2_000) == pytest.approx(1.0, abs=0.02)
 
 
-def test_unit_scaling_round_trip_and_explore_clips() -> None:
+def test_explore_scales_noise_by_the_half_range_and_clips() -> None:
     low, high = np.array([-2.0, 0.0]), np.array([1.0, 5.0])
-    np.testing.assert_allclose(unit_to_env(np.array([-1.0, 1.0]), low, high), [-2.0, 5.0])
-    x = np.array([0.3, 4.0])
-    np.testing.assert_allclose(unit_to_env(env_to_unit(x, low, high), low, high), x)
+    inside = explore(np.array([0.0, 1.0]), np.array([0.2, -0.2]), low, high)
+    np.testing.assert_allclose(inside, [0.3, 0.5], rtol=1e-6)  # 0.2 * 1.5, -0.2 * 2.5
     noisy = explore(np.array([0.9, 4.9]), np.array([1.0, 1.0]), low, high)
     np.testing.assert_array_equal(noisy, np.array([1.0, 5.0], dtype=np.float32))
 

@@ -9,12 +9,12 @@ and opening one never executes pickled code.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ddpg_robot.atomic import atomic_write
 from ddpg_robot.errors import DDPGRobotError
 
 FORMAT_VERSION = 1
@@ -25,29 +25,12 @@ class CheckpointError(DDPGRobotError):
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write `state` to `path` atomically (temp file, fsync, rename, fsync of the folder)."""
+    """Write `state` to `path` atomically (ddpg_robot/atomic.py: temp file, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format_version": FORMAT_VERSION, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        apply_umask(tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with atomic_write(path, "wb") as f:
+        torch.save({"format_version": FORMAT_VERSION, **state}, f)
     return path
-
-
-def apply_umask(path: str | os.PathLike) -> None:
-    """Give a file made by `tempfile.mkstemp` (mode 0600) the mode a plain open() would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -72,17 +55,3 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"up to {FORMAT_VERSION}: upgrade ddpg-robot"
         )
     return state
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

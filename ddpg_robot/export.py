@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import torch
 from torch import nn
 
 from ddpg_robot import __version__
-from ddpg_robot.checkpoint import apply_umask
+from ddpg_robot.atomic import atomic_path
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.networks import Actor, BoundedPolicy
 from ddpg_robot.parity import ParityReport, check_parity, parity_probes
@@ -87,10 +85,7 @@ def export_policy(
     metadata = policy_metadata(actor, state, control_dt=float(control_dt))
     module = BoundedPolicy(actor).eval()
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out_path) as tmp:  # the file appears only once every check passed
         torch_to_onnx(module, actor.obs_dim, tmp)
         model = onnx.load(str(tmp))
         for key, value in metadata.items():
@@ -106,10 +101,6 @@ def export_policy(
                 f"the ONNX graph does not compute the actor: {report.failures[0]}; "
                 "the file was not written"
             )
-        apply_umask(tmp)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportReport(out_path, ckpt, report, probes.real_note, metadata)
 
 

@@ -34,6 +34,46 @@ def evaluate_policy(policy: Policy, env: gym.Env, episodes: int) -> np.ndarray:
     return returns
 
 
+@dataclass
+class EpisodeRecord:
+    """One deterministic episode, step by step: what measuring the critic's bias needs."""
+
+    observations: np.ndarray  # (T, obs_dim): s_0 .. s_{T-1}, the states acted in
+    actions: np.ndarray  # (T, act_dim): the actions executed, as the policy returned them
+    rewards: np.ndarray  # (T,) float64: r_t, received for the action taken in s_t
+    terminated: bool  # True: the env ended it; False: a truncation (time limit) cut it
+    episode_return: float  # undiscounted, summed step by step exactly as evaluate_policy does
+
+
+def record_episodes(policy: Policy, env: gym.Env, episodes: int) -> list[EpisodeRecord]:
+    """`evaluate_policy` that also keeps every step: same env calls, same returns.
+
+    Costs one small copy per step (observation, action, reward) on top of the rollout.
+    """
+    records = []
+    for _ in range(episodes):
+        obs, _ = env.reset()
+        observations, actions, rewards = [], [], []
+        total, terminated, truncated = 0.0, False, False
+        while not (terminated or truncated):
+            action = policy(obs)
+            observations.append(np.array(obs))  # a copy: an env may reuse its obs buffer
+            actions.append(np.array(action))
+            obs, reward, terminated, truncated, _ = env.step(action)
+            rewards.append(float(reward))
+            total += float(reward)
+        records.append(
+            EpisodeRecord(
+                observations=np.stack(observations),
+                actions=np.stack(actions),
+                rewards=np.array(rewards, dtype=np.float64),
+                terminated=bool(terminated),
+                episode_return=total,
+            )
+        )
+    return records
+
+
 class EvaluationError(DDPGRobotError):
     """The policy cannot be evaluated on this env, or the video cannot be written."""
 

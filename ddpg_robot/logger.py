@@ -17,12 +17,20 @@ CSV_COLUMNS = (
     "eval_return_mean",
     "eval_return_std",
     "eval_saturation",
+    "q_estimate",
+    "q_realized",
+    "q_bias",
+    "q_bias_rel",
+    "q_bias_states",
     "critic_loss",
     "actor_loss",
     "q_mean",
     "sps",
 )
 """One row per finished training episode and one per evaluation; blank where not applicable."""
+
+_EVAL_SCALARS = frozenset({"q_estimate", "q_realized", "q_bias", "q_bias_rel", "q_bias_states"})
+"""Evaluation columns without the `eval_` prefix (the critic's bias): TensorBoard's eval/ group."""
 
 
 class MetricsLogger:
@@ -96,5 +104,5 @@ def _fmt(value: float | int | None) -> str:
 
 
 def _tb_tag(name: str) -> str:
-    group = "eval" if name.startswith("eval_") else "train"
+    group = "eval" if name.startswith("eval_") or name in _EVAL_SCALARS else "train"
     return f"{group}/{name}"

@@ -23,9 +23,10 @@ from ddpg_robot.bounds import explore, invert_gradients, saturation_rate
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, TrainConfig, resolve_resumed_config
+from ddpg_robot.critic_bias import measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import ConfigError, DDPGRobotError
-from ddpg_robot.evaluation import evaluate_policy
+from ddpg_robot.evaluation import record_episodes
 from ddpg_robot.learner import DDPGLearner
 from ddpg_robot.logger import MetricsLogger
 from ddpg_robot.networks import Actor, Critic
@@ -310,6 +311,8 @@ class Trainer:
         return torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
 
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
+        """Run the actor without noise for `eval_episodes` episodes; log the returns, the
+        saturation and the critic's bias on them (ddpg_robot.critic_bias); keep a new best."""
         outputs: list[np.ndarray] = []
 
         def policy(obs: np.ndarray) -> np.ndarray:
@@ -317,7 +320,9 @@ class Trainer:
             outputs.append(output)
             return np.clip(output, self.info.action_low, self.info.action_high)
 
-        returns = evaluate_policy(policy, self.eval_env, self.config.eval_episodes)
+        episodes = record_episodes(policy, self.eval_env, self.config.eval_episodes)
+        returns = np.array([episode.episode_return for episode in episodes])
+        bias = measure_critic_bias(episodes, self.config.gamma, self._q_values)
         mean, std = float(returns.mean()), float(returns.std())
         self.last_eval = mean
         logger.log_row(
@@ -328,6 +333,7 @@ class Trainer:
             eval_saturation=saturation_rate(
                 np.stack(outputs), self.info.action_low, self.info.action_high
             ),
+            **bias.columns(),
             sps=sps,
         )
         if self.best_eval is None or mean > self.best_eval:
@@ -335,6 +341,16 @@ class Trainer:
             self._save("best.pt", started, include_buffer=False)
         if self.reporter is not None:
             self._report(sps, "eval")
+
+    @torch.no_grad()
+    def _q_values(self, observations: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """The online critic's Q(s, a) for a batch, in one forward: (N, obs_dim) and
+        (N, act_dim) in env units -> (N,) float64, in return units."""
+        critic = self.learner.critic
+        dtype = next(critic.parameters()).dtype
+        obs = torch.as_tensor(observations, dtype=dtype, device=self.device)  # (N, obs_dim)
+        act = torch.as_tensor(actions, dtype=dtype, device=self.device)  # (N, act_dim)
+        return critic(obs, act).to(torch.float64).cpu().numpy()  # (N,)
 
     def _check_finite(self, metrics: dict[str, float]) -> None:
         bad = [name for name, value in metrics.items() if not math.isfinite(value)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import struct
@@ -92,6 +93,21 @@ def test_tensorboard_has_the_same_scalars(finished_run: Path) -> None:
     for name in ("episode_return", "critic_loss", "actor_loss", "q_mean", "sps"):
         assert f"train/{name}" in tags
     assert {"eval/eval_return_mean", "eval/eval_return_std"} <= tags
+    assert {"eval/q_estimate", "eval/q_realized", "eval/q_bias", "eval/q_bias_rel"} <= tags
+
+
+def test_every_evaluation_row_carries_the_critic_bias(finished_run: Path) -> None:
+    """Early InvertedPendulum episodes end by termination: every state counts, all finite."""
+    rows = read_metrics(finished_run / "metrics.csv")
+    evals = [r for r in rows if r["eval_return_mean"]]
+    assert len(evals) == 3
+    for row in evals:
+        estimate, realized, bias = (float(row[k]) for k in ("q_estimate", "q_realized", "q_bias"))
+        assert all(math.isfinite(v) for v in (estimate, realized, bias, float(row["q_bias_rel"])))
+        assert bias == pytest.approx(estimate - realized, rel=0, abs=1e-9)
+        assert int(row["q_bias_states"]) > 0
+    bias_columns = ("q_estimate", "q_realized", "q_bias", "q_bias_rel", "q_bias_states")
+    assert all(not r[k] for r in rows if r["episode_return"] for k in bias_columns)
 
 
 def test_checkpoints_hold_the_whole_state(finished_run: Path) -> None:

@@ -15,7 +15,8 @@ def plot(
     ),
     smooth: Annotated[int, typer.Option(help="Moving average over this many episodes.")] = 10,
 ) -> None:
-    """Plot episode and evaluation returns against steps; seeds of one config as mean and spread."""
+    """Plot episode and evaluation returns, and the critic's estimate against the realized
+    return, against steps; seeds of one config as mean and spread."""
     from ddpg_robot.plot import plot_runs
 
     typer.echo(f"wrote {plot_runs(run_dirs, output, smooth=smooth)}")

@@ -50,14 +50,17 @@ def sweep(
 
 
 def _print_table(table: list[dict]) -> None:
-    """One line per configuration: finished seeds, final/best eval return, saturation."""
+    """One line per configuration: finished seeds, final/best eval return, saturation, and
+    the critic's final bias (Q - realized discounted return)."""
     width = max([len("config")] + [len(row["config"]) for row in table])
-    typer.echo(f"{'config':<{width}}  seeds  final eval (mean ± std)  best eval  saturation")
+    typer.echo(f"{'config':<{width}}  seeds  final eval (mean ± std)  best eval  saturation"
+               "  critic bias")  # fmt: skip
     for row in table:
         if not row["seeds"]:
             typer.echo(f"{row['config']:<{width}}  {0:>5}  (no finished seed)")
             continue
         final = f"{row['final_mean']:.1f} ± {row['final_std']:.1f}"
         saturation = "-" if row["saturation_mean"] is None else f"{row['saturation_mean']:.3f}"
+        q_bias = "-" if row["q_bias_mean"] is None else f"{row['q_bias_mean']:+.2f}"
         typer.echo(f"{row['config']:<{width}}  {row['seeds']:>5}  {final:>23}  "
-                   f"{row['best_mean']:>9.1f}  {saturation:>10}")  # fmt: skip
+                   f"{row['best_mean']:>9.1f}  {saturation:>10}  {q_bias:>11}")  # fmt: skip

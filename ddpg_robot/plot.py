@@ -1,4 +1,5 @@
-"""Learning curves from run directories: episode and evaluation returns against env steps.
+"""Learning curves from run directories: episode and evaluation returns against env steps,
+and the critic's estimate Q(s, mu(s)) against the discounted return the evaluations realized.
 
 Runs whose configs differ only in their seed are one group, drawn as the mean across seeds
 with a band from min to max; a group of one run is drawn as its own line.
@@ -34,6 +35,11 @@ class RunCurves:
     eval_steps: np.ndarray
     eval_means: np.ndarray
     eval_stds: np.ndarray
+    # Evaluations that measured the critic's bias (none in a metrics.csv from before it was
+    # logged, or where no state qualified): steps, mean Q(s, mu(s)), mean realized return.
+    bias_steps: np.ndarray
+    q_estimates: np.ndarray
+    q_realized: np.ndarray
 
 
 def load_run(run_dir: str | Path) -> RunCurves:
@@ -47,6 +53,7 @@ def load_run(run_dir: str | Path) -> RunCurves:
         config = json.loads(config_file.read_text())
         episodes = [r for r in rows if r.get("episode_return")]
         evals = [r for r in rows if r.get("eval_return_mean")]
+        biased = [r for r in evals if r.get("q_estimate")]
         return RunCurves(
             run_dir=run_dir,
             config=config,
@@ -55,6 +62,9 @@ def load_run(run_dir: str | Path) -> RunCurves:
             eval_steps=np.array([int(r["step"]) for r in evals]),
             eval_means=np.array([float(r["eval_return_mean"]) for r in evals]),
             eval_stds=np.array([float(r["eval_return_std"] or 0.0) for r in evals]),
+            bias_steps=np.array([int(r["step"]) for r in biased]),
+            q_estimates=np.array([float(r["q_estimate"]) for r in biased]),
+            q_realized=np.array([float(r["q_realized"]) for r in biased]),
         )
     except (ValueError, KeyError, json.JSONDecodeError) as exc:
         raise PlotError(f"{run_dir}: unreadable metrics or config ({exc})") from None
@@ -75,7 +85,8 @@ def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
 
 
 def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 10) -> Path:
-    """Write a PNG: episode returns (smoothed over `smooth` episodes) and evaluations."""
+    """Write a PNG: episode returns (smoothed over `smooth` episodes), evaluations, and the
+    critic's estimate (solid) against the realized discounted return (dashed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,20 +98,29 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
     runs = [load_run(d) for d in run_dirs]
     if not runs:
         raise PlotError("give at least one run dir")
-    fig, (ax_train, ax_eval) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    fig, (ax_train, ax_eval, ax_bias) = plt.subplots(1, 3, figsize=(17, 4.5))
+    ax_eval.sharey(ax_train)  # undiscounted returns; the bias panel is in discounted units
     for color, (label, group) in zip(_colors(), group_runs(runs).items()):
         seeds = f" ({len(group)} seeds)" if len(group) > 1 else ""
         curves = [(r.episode_steps, _moving_average(r.episode_returns, smooth)) for r in group]
         _draw(ax_train, curves, color, label + seeds)
         _draw(ax_eval, [(r.eval_steps, r.eval_means) for r in group], color, label + seeds,
               marker="o", single_std=group[0].eval_stds if len(group) == 1 else None)  # fmt: skip
+        _draw(ax_bias, [(r.bias_steps, r.q_estimates) for r in group], color, None, marker="o")
+        _draw(ax_bias, [(r.bias_steps, r.q_realized) for r in group], color, None, marker="o",
+              linestyle="--")  # fmt: skip
     env_ids = sorted({str(r.config.get("env_id")) for r in runs})
     ax_train.set_title(f"training episodes (moving average of {smooth})")
     ax_eval.set_title("deterministic evaluation")
-    for ax in (ax_train, ax_eval):
+    ax_bias.set_title("critic's bias at evaluation")
+    for ax in (ax_train, ax_eval, ax_bias):
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
     ax_train.set_ylabel("return")
+    ax_bias.set_ylabel("discounted return")
+    ax_bias.plot([], [], color="k", label="critic: Q(s, mu(s))")  # the legend names the styles
+    ax_bias.plot([], [], color="k", linestyle="--", label="realized")
+    ax_bias.legend(loc="best", fontsize="small")
     for ax in (ax_eval, ax_train):  # the legend goes where there are curves to name
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize="small")
@@ -112,20 +132,20 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
     return out
 
 
-def _draw(ax, curves, color, label, *, marker=None, single_std=None) -> None:
+def _draw(ax, curves, color, label, *, marker=None, single_std=None, linestyle="-") -> None:
     curves = [(x, y) for x, y in curves if len(x)]
     if not curves:
         return
     if len(curves) == 1:
         x, y = curves[0]
-        ax.plot(x, y, color=color, label=label, marker=marker, markersize=3)
+        ax.plot(x, y, color=color, label=label, marker=marker, markersize=3, linestyle=linestyle)
         if single_std is not None and len(single_std) == len(y):
             ax.fill_between(x, y - single_std, y + single_std, color=color, alpha=0.2)
         return
     end = min(x[-1] for x, _ in curves)
     grid = np.linspace(max(x[0] for x, _ in curves), end, 200)
     ys = np.stack([np.interp(grid, x, y) for x, y in curves])
-    ax.plot(grid, ys.mean(0), color=color, label=label)
+    ax.plot(grid, ys.mean(0), color=color, label=label, linestyle=linestyle)
     ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.2)
 
 

@@ -26,7 +26,8 @@ from ddpg_robot.config import TrainConfig, parse_hidden_sizes, resolve_config
 from ddpg_robot.errors import ConfigError, DDPGRobotError
 
 SUMMARY_COLUMNS = ("config", "seed", "status", "final_eval_return", "best_eval_return",
-                   "final_eval_saturation", "steps", "wall_time_s", "run_dir", "error")  # fmt: skip
+                   "final_eval_saturation", "final_q_bias", "steps", "wall_time_s", "run_dir",
+                   "error")  # fmt: skip
 
 
 class SweepError(DDPGRobotError):
@@ -119,6 +120,7 @@ def run_trial(env_id: str, overrides: dict[str, Any], run_dir: str, threads: int
             "final_eval_return": result.last_eval,
             "best_eval_return": result.best_eval,
             "final_eval_saturation": _final_saturation(run_path),
+            "final_q_bias": _final_q_bias(run_path),
             "wall_time_s": result.wall_time,
             "error": "",
         }
@@ -200,6 +202,7 @@ def write_summary(trials: list[Trial], path: Path) -> list[dict[str, Any]]:
             "final_eval_return": result.get("final_eval_return"),
             "best_eval_return": result.get("best_eval_return"),
             "final_eval_saturation": result.get("final_eval_saturation"),
+            "final_q_bias": result.get("final_q_bias"),
             "steps": result.get("steps"),
             "wall_time_s": result.get("wall_time_s"), "run_dir": str(t.run_dir),
             "error": result.get("error", ""),
@@ -213,8 +216,10 @@ def write_summary(trials: list[Trial], path: Path) -> list[dict[str, Any]]:
 
 def aggregate_by_config(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per configuration, over its finished seeds: mean and std of the final and best
-    evaluation returns and the mean final saturation (share of action components at a
-    bound). Configurations keep their order in `rows`; `seeds` counts the finished ones."""
+    evaluation returns, the mean final saturation (share of action components at a bound)
+    and the mean final critic bias (Q - realized return, in discounted return units; over
+    the seeds that measured it). Configurations keep their order in `rows`; `seeds` counts
+    the finished ones."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["config"], [])
@@ -226,12 +231,15 @@ def aggregate_by_config(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         best = np.array([r["best_eval_return"] for r in ok], dtype=float)
         saturation = [r["final_eval_saturation"] for r in ok]
         saturation = [value for value in saturation if value is not None]
+        q_bias = [r.get("final_q_bias") for r in ok]
+        q_bias = [value for value in q_bias if value is not None]
         table.append({
             "config": config, "seeds": len(ok),
             "final_mean": float(final.mean()) if len(ok) else None,
             "final_std": float(final.std()) if len(ok) else None,
             "best_mean": float(best.mean()) if len(ok) else None,
             "saturation_mean": float(np.mean(saturation)) if saturation else None,
+            "q_bias_mean": float(np.mean(q_bias)) if q_bias else None,
         })  # fmt: skip
     return table
 
@@ -242,6 +250,15 @@ def _final_saturation(run_dir: Path) -> float | None:
 
     evals = [r for r in read_metrics(run_dir / "metrics.csv") if r.get("eval_saturation")]
     return float(evals[-1]["eval_saturation"]) if evals else None
+
+
+def _final_q_bias(run_dir: Path) -> float | None:
+    """The critic's bias (q_bias) at the run's last evaluation; None where that evaluation
+    had no state to measure it on, or the metrics.csv predates the column."""
+    from ddpg_robot.logger import read_metrics
+
+    evals = [r for r in read_metrics(run_dir / "metrics.csv") if r.get("eval_return_mean")]
+    return float(evals[-1]["q_bias"]) if evals and evals[-1].get("q_bias") else None
 
 
 def _import_ray():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
 from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
 
+from ddpg_robot.logger import read_metrics
 from ddpg_robot.plot import group_runs, load_run
 from tests.helpers import run_main
 
@@ -53,3 +56,24 @@ def test_plot_errors_are_one_line(tmp_path: Path, run_dirs: list[Path]) -> None:
     assert code != 0 and "is not a ddpg-robot run dir" in err and "Traceback" not in err
     code, _, err = run_main(["plot", str(run_dirs[0]), "-o", str(tmp_path / "no" / "c.png")])
     assert code != 0 and "does not exist" in err
+
+
+def test_the_critic_panel_reads_the_bias_columns_and_old_runs_still_plot(
+    run_dirs: list[Path], tmp_path: Path
+) -> None:
+    run = load_run(run_dirs[0])
+    assert list(run.bias_steps) == [100, 200, 300]  # short episodes terminate: all measured
+    assert len(run.q_estimates) == len(run.q_realized) == 3
+    old = tmp_path / "old"  # a run whose metrics.csv predates the bias columns
+    shutil.copytree(run_dirs[1], old)
+    rows = read_metrics(old / "metrics.csv")
+    columns = [c for c in rows[0] if not c.startswith("q_") or c == "q_mean"]
+    with open(old / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert len(load_run(old).bias_steps) == 0
+    out = tmp_path / "mixed.png"
+    code, _, err = run_main(["plot", str(run_dirs[0]), str(old), str(run_dirs[2]), "-o", str(out)])
+    assert code == 0, err
+    assert out.stat().st_size > 10_000

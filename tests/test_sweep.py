@@ -53,15 +53,18 @@ def test_sweep_runs_every_trial_then_resume_skips_them(tmp_path: Path) -> None:
         (f"lr_actor={lr}", s) for lr in ("0.001", "0.0001") for s in ("0", "1")
     }
     assert all(int(r["steps"]) == 300 and r["best_eval_return"] for r in rows)
-    for row in rows:  # the summary's saturation is the last evaluation's in metrics.csv
+    for row in rows:  # saturation and critic bias are the last evaluation's in metrics.csv
         evals = [r for r in read_metrics(Path(row["run_dir"]) / "metrics.csv")
                  if r["eval_saturation"]]  # fmt: skip
         assert float(row["final_eval_saturation"]) == float(evals[-1]["eval_saturation"])
         assert 0.0 <= float(row["final_eval_saturation"]) <= 1.0
+        assert float(row["final_q_bias"]) == float(evals[-1]["q_bias"])
     for label in ("lr_actor=0.001", "lr_actor=0.0001"):  # the per-config table it printed
         finals = np.array([float(r["final_eval_return"]) for r in rows if r["config"] == label])
+        biases = [float(r["final_q_bias"]) for r in rows if r["config"] == label]
         line = next(x for x in stdout.splitlines() if x.startswith(label + " "))
         assert line.split()[1:5] == ["2", f"{finals.mean():.1f}", "±", f"{finals.std():.1f}"]
+        assert line.split()[-1] == f"{np.mean(biases):+.2f}"
     run_dirs = sorted((out / "runs").iterdir())
     assert len(run_dirs) == 4
     assert all((d / "checkpoints" / "last.pt").is_file() for d in run_dirs)

@@ -106,8 +106,9 @@ def evaluate_model(
     if model.suffix == ".onnx":
         controller = load_controller(model)
         policy, kind = controller.act, "onnx"
+        trained_on = controller.metadata.get("env_id", "an unnamed env")
         interface = (controller.obs_dim, controller.act_dim, controller.action_low,
-                     controller.action_high, controller.metadata["env_id"])  # fmt: skip
+                     controller.action_high, trained_on)  # fmt: skip
     else:
         from ddpg_robot.policy import load_actor, resolve_checkpoint, torch_policy
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 if TYPE_CHECKING:  # the trainer pulls in torch; --help must stay fast
-    from ddpg_robot.trainer import Progress as TrainProgress
+    from ddpg_robot.progress import Progress as TrainProgress
 
 
 class RichReporter:

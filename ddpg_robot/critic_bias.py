@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ddpg_robot.evaluation import EpisodeRecord
+if TYPE_CHECKING:  # evaluation.py measures the bias with this module
+    from ddpg_robot.evaluation import EpisodeRecord
 
 MAX_TAIL_WEIGHT = 0.01
 """Largest discount weight gamma^(T - t) that the unseen tail of a truncated episode may carry

@@ -38,7 +38,17 @@ class EnvInfo:
     action_low: np.ndarray
     action_high: np.ndarray
     control_dt: float | None
-    max_episode_steps: int | None
+
+    def to_dict(self) -> dict:
+        """Plain values (bounds as lists), as a checkpoint stores them."""
+        return {
+            "env_id": self.env_id,
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "action_low": self.action_low.tolist(),
+            "action_high": self.action_high.tolist(),
+            "control_dt": self.control_dt,
+        }
 
 
 def make_env(env_id: str, seed: int | None = None, **kwargs) -> gym.Env:
@@ -99,7 +109,6 @@ def env_info(env: gym.Env) -> EnvInfo:
         action_low=np.asarray(env.action_space.low, dtype=np.float32).copy(),
         action_high=np.asarray(env.action_space.high, dtype=np.float32).copy(),
         control_dt=float(dt) if dt is not None else None,
-        max_episode_steps=spec.max_episode_steps if spec is not None else None,
     )
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ddpg_robot.bounds import saturation_rate
+from ddpg_robot.critic_bias import CriticBias, QValues, measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import DDPGRobotError
 
@@ -23,15 +25,55 @@ def evaluate_policy(policy: Policy, env: gym.Env, episodes: int) -> np.ndarray:
     The env's own RNG drives the initial states: seed it once (make_env does) and successive
     evaluations see different, but reproducible, episodes.
     """
-    returns = np.zeros(episodes)
-    for i in range(episodes):
-        obs, _ = env.reset()
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            returns[i] += float(reward)
-            done = terminated or truncated
-    return returns
+    return np.array([record.episode_return for record in record_episodes(policy, env, episodes)])
+
+
+@dataclass
+class Evaluation:
+    """One evaluation of a training run: what its metrics.csv row holds."""
+
+    returns: np.ndarray  # (episodes,) undiscounted
+    saturation: float  # share of action components at a bound (bounds.saturation_rate)
+    bias: CriticBias  # the critic's estimate against the realized discounted return
+
+    def columns(self) -> dict[str, float | int | None]:
+        return {
+            "eval_return_mean": float(self.returns.mean()),
+            "eval_return_std": float(self.returns.std()),
+            "eval_saturation": self.saturation,
+            **self.bias.columns(),
+        }
+
+
+def evaluate_agent(
+    actor_output: Policy,
+    q_values: QValues,
+    env: gym.Env,
+    *,
+    episodes: int,
+    gamma: float,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> Evaluation:
+    """Run the actor without noise (its output clipped to [low, high]) for `episodes`
+    episodes; measure the returns, how often it sits at its bounds, and the critic's bias.
+
+    `actor_output` is mu(obs) before clipping (a linear head may leave the bounds, which is
+    what the saturation counts); `q_values` the critic (ddpg_robot.critic_bias.QValues).
+    """
+    outputs: list[np.ndarray] = []
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        output = actor_output(obs)
+        outputs.append(output)
+        return np.clip(output, low, high)
+
+    records = record_episodes(policy, env, episodes)
+    return Evaluation(
+        returns=np.array([record.episode_return for record in records]),
+        saturation=saturation_rate(np.stack(outputs), low, high),
+        bias=measure_critic_bias(records, gamma, q_values),
+    )
 
 
 @dataclass

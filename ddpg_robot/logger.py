@@ -106,3 +106,24 @@ def _fmt(value: float | int | None) -> str:
 def _tb_tag(name: str) -> str:
     group = "eval" if name.startswith("eval_") or name in _EVAL_SCALARS else "train"
     return f"{group}/{name}"
+
+
+class LossAverager:
+    """Running means of the learner's metrics between two log rows."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        """The means since the last pop (empty when nothing was added), and start over."""
+        means = (
+            {name: total / self.count for name, total in self.sums.items()} if self.count else {}
+        )
+        self.sums, self.count = {}, 0
+        return means

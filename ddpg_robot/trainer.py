@@ -11,26 +11,23 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
-from ddpg_robot import __version__
-from ddpg_robot.bounds import explore, invert_gradients, saturation_rate
+from ddpg_robot.agent import build_learner, resolve_device
+from ddpg_robot.bounds import explore
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, TrainConfig, resolve_resumed_config
-from ddpg_robot.critic_bias import measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import ConfigError, DDPGRobotError
-from ddpg_robot.evaluation import record_episodes
-from ddpg_robot.learner import DDPGLearner
-from ddpg_robot.logger import MetricsLogger
-from ddpg_robot.networks import Actor, Critic
+from ddpg_robot.evaluation import evaluate_agent
+from ddpg_robot.logger import LossAverager, MetricsLogger
 from ddpg_robot.noise import make_noise
+from ddpg_robot.progress import Progress, ProgressReporter, SpsMeter
 
 TB_EVERY = 1_000
 """Env steps between TensorBoard points of the training losses (mean over the window)."""
@@ -38,23 +35,6 @@ TB_EVERY = 1_000
 
 class TrainingDivergedError(DDPGRobotError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class Progress:
-    """What a progress display needs, sent every few hundred steps."""
-
-    step: int
-    total_steps: int
-    sps: float
-    last_return: float | None
-    last_eval: float | None
-    best_eval: float | None
-    event: str = "step"  # "step", or "eval" right after an evaluation
-
-
-class ProgressReporter(Protocol):
-    def __call__(self, progress: Progress) -> None: ...
 
 
 @dataclass
@@ -66,18 +46,6 @@ class TrainResult:
     best_eval_step: int | None
     last_eval: float | None
     compile_seconds: float | None = None  # the first, compiling update; None: not compiled
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` -> CUDA when available, else CPU; `cuda` without CUDA is a `ConfigError`."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was requested but CUDA is not available "
-            "(no GPU, or a CPU-only torch build); use --device cpu or auto"
-        )
-    return torch.device(name)
 
 
 def default_run_dir(env_id: str, seed: int, root: Path = Path("runs")) -> Path:
@@ -144,43 +112,14 @@ class Trainer:
                 "or pick another --run-dir"
             )
 
-        seeds = np.random.SeedSequence(config.seed).generate_state(4)
+        seeds = np.random.SeedSequence(config.seed).generate_state(3)
         torch.manual_seed(config.seed)
         self.env = make_env(config.env_id, seed=config.seed)
         self.eval_env = make_env(config.env_id, seed=int(seeds[0]))
         self.info = env_info(self.env)
-        self.actor = Actor(
-            self.info.obs_dim,
-            self.info.act_dim,
-            self.info.action_low,
-            self.info.action_high,
-            hidden_sizes=config.hidden_sizes,
-            head="linear" if config.action_bound == "invert-gradients" else "tanh",
-            normalize_obs=config.normalize_obs,
-        ).to(self.device)
-        critic = Critic(
-            self.info.obs_dim,
-            self.info.act_dim,
-            hidden_sizes=config.hidden_sizes,
-            obs_normalizer=self.actor.obs_normalizer,  # one set of statistics for both
-        )
-        grad_transform, target_bounds = None, None
-        if self.actor.head == "linear":  # inverting gradients, docs/action-bounds.md
-            low, high = self.actor.action_low, self.actor.action_high
-            grad_transform = partial(invert_gradients, low=low, high=high)
-            target_bounds = (low, high)
-        self.learner = DDPGLearner(
-            self.actor,
-            critic.to(self.device),
-            lr_actor=config.lr_actor,
-            lr_critic=config.lr_critic,
-            gamma=config.gamma,
-            tau=config.tau,
-            action_grad_transform=grad_transform,
-            target_action_bounds=target_bounds,
-            compile=config.compile
-            and _updates_to_do(config, resume_state) >= MIN_UPDATES_TO_COMPILE,
-        )
+        compile = config.compile and _updates_to_do(config, resume_state) >= MIN_UPDATES_TO_COMPILE
+        self.learner = build_learner(config, self.info, self.device, compile=compile)
+        self.actor = self.learner.actor
         self.buffer = ReplayBuffer(
             config.buffer_size,
             self.info.obs_dim,
@@ -219,9 +158,9 @@ class Trainer:
         (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         logger = MetricsLogger(self.run_dir, resume_step=self.step if self.step else None)
         started = time.perf_counter()
-        sps = _SpsMeter(self.step, started)
-        sums = _LossAverager()
-        tb_sums = _LossAverager()
+        sps = SpsMeter(self.step, started)
+        sums = LossAverager()
+        tb_sums = LossAverager()
         obs, _ = self.env.reset()
         self.noise.reset()
         episode_return, episode_length = 0.0, 0
@@ -311,31 +250,15 @@ class Trainer:
         return torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
 
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
-        """Run the actor without noise for `eval_episodes` episodes; log the returns, the
-        saturation and the critic's bias on them (ddpg_robot.critic_bias); keep a new best."""
-        outputs: list[np.ndarray] = []
-
-        def policy(obs: np.ndarray) -> np.ndarray:
-            output = self._actor_output(obs)
-            outputs.append(output)
-            return np.clip(output, self.info.action_low, self.info.action_high)
-
-        episodes = record_episodes(policy, self.eval_env, self.config.eval_episodes)
-        returns = np.array([episode.episode_return for episode in episodes])
-        bias = measure_critic_bias(episodes, self.config.gamma, self._q_values)
-        mean, std = float(returns.mean()), float(returns.std())
+        """Evaluate the actor without noise, log the row (returns, saturation, the critic's
+        bias), keep a new best."""
+        evaluation = evaluate_agent(
+            self._actor_output, self._q_values, self.eval_env, episodes=self.config.eval_episodes,
+            gamma=self.config.gamma, low=self.info.action_low, high=self.info.action_high,
+        )  # fmt: skip
+        mean = float(evaluation.returns.mean())
         self.last_eval = mean
-        logger.log_row(
-            self.step,
-            wall_time=self._elapsed(started),
-            eval_return_mean=mean,
-            eval_return_std=std,
-            eval_saturation=saturation_rate(
-                np.stack(outputs), self.info.action_low, self.info.action_high
-            ),
-            **bias.columns(),
-            sps=sps,
-        )
+        logger.log_row(self.step, wall_time=self._elapsed(started), **evaluation.columns(), sps=sps)
         if self.best_eval is None or mean > self.best_eval:
             self.best_eval, self.best_eval_step = mean, self.step
             self._save("best.pt", started, include_buffer=False)
@@ -383,16 +306,8 @@ class Trainer:
     def _save(self, name: str, started: float, *, include_buffer: bool) -> None:
         state = {
             "config": self.config.to_dict(),
-            "ddpg_robot_version": __version__,
             "actor_head": self.actor.head,
-            "env": {
-                "env_id": self.info.env_id,
-                "obs_dim": self.info.obs_dim,
-                "act_dim": self.info.act_dim,
-                "action_low": self.info.action_low.tolist(),
-                "action_high": self.info.action_high.tolist(),
-                "control_dt": self.info.control_dt,
-            },
+            "env": self.info.to_dict(),
             "step": self.step,
             "episodes": self.episodes,
             "wall_time": self._elapsed(started),
@@ -437,44 +352,3 @@ def _updates_to_do(config: TrainConfig, resume_state: dict[str, Any] | None) -> 
     """Learner updates between the step a run starts from and `total_steps`."""
     start = int(resume_state["step"]) if resume_state is not None else 0
     return max(0, config.total_steps - max(start, config.learning_starts))
-
-
-class _LossAverager:
-    """Running means of the learner's metrics between two log rows."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.count = 0
-
-    def add(self, metrics: dict[str, float]) -> None:
-        for name, value in metrics.items():
-            self.sums[name] = self.sums.get(name, 0.0) + value
-        self.count += 1
-
-    def pop(self) -> dict[str, float]:
-        means = (
-            {name: total / self.count for name, total in self.sums.items()} if self.count else {}
-        )
-        self.sums, self.count = {}, 0
-        return means
-
-
-class _SpsMeter:
-    """Env steps per second over the current window (restarted every TB_EVERY steps).
-
-    Evaluation time counts against it: SPS is the rate at which the run really advances.
-    Early in a window (under 50 steps) the previous window's rate is reported instead.
-    """
-
-    def __init__(self, step: int, now: float) -> None:
-        self.start_step, self.start_time = step, now
-        self.previous: float | None = None
-
-    def restart(self, step: int) -> None:
-        self.previous = self.value(step)
-        self.start_step, self.start_time = step, time.perf_counter()
-
-    def value(self, step: int) -> float:
-        if step - self.start_step < 50 and self.previous is not None:
-            return self.previous
-        return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)

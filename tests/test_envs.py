@@ -38,7 +38,6 @@ def test_mujoco_env_info() -> None:
     np.testing.assert_array_equal(info.action_low, [-3.0])
     np.testing.assert_array_equal(info.action_high, [3.0])
     assert info.control_dt == pytest.approx(0.04)
-    assert info.max_episode_steps == 1000
     env.close()
 
 

@@ -1,0 +1,67 @@
+"""The DDPG agent a config describes: actor and critic sized for the env, wired into a learner.
+
+A linear actor head (`--action-bound invert-gradients`) gets inverting gradients as the
+learner's dQ/da transform and TD targets clipped to the bounds (docs/action-bounds.md).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from ddpg_robot.bounds import invert_gradients
+from ddpg_robot.config import TrainConfig
+from ddpg_robot.envs import EnvInfo
+from ddpg_robot.errors import ConfigError
+from ddpg_robot.learner import DDPGLearner
+from ddpg_robot.networks import Actor, Critic
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> CUDA when available, else CPU; `cuda` without CUDA is a `ConfigError`."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "--device cuda was requested but CUDA is not available "
+            "(no GPU, or a CPU-only torch build); use --device cpu or auto"
+        )
+    return torch.device(name)
+
+
+def build_learner(
+    config: TrainConfig, info: EnvInfo, device: torch.device, *, compile: bool
+) -> DDPGLearner:
+    """A fresh actor and critic for `info`'s spaces, and the learner that trains them."""
+    actor = Actor(
+        info.obs_dim,
+        info.act_dim,
+        info.action_low,
+        info.action_high,
+        hidden_sizes=config.hidden_sizes,
+        head="linear" if config.action_bound == "invert-gradients" else "tanh",
+        normalize_obs=config.normalize_obs,
+    ).to(device)
+    critic = Critic(
+        info.obs_dim,
+        info.act_dim,
+        hidden_sizes=config.hidden_sizes,
+        obs_normalizer=actor.obs_normalizer,  # one set of statistics for both
+    ).to(device)
+    grad_transform, target_bounds = None, None
+    if actor.head == "linear":  # inverting gradients, docs/action-bounds.md
+        low, high = actor.action_low, actor.action_high
+        grad_transform = partial(invert_gradients, low=low, high=high)
+        target_bounds = (low, high)
+    return DDPGLearner(
+        actor,
+        critic,
+        lr_actor=config.lr_actor,
+        lr_critic=config.lr_critic,
+        gamma=config.gamma,
+        tau=config.tau,
+        action_grad_transform=grad_transform,
+        target_action_bounds=target_bounds,
+        compile=compile,
+    )

@@ -26,13 +26,18 @@ class LoopStats:
     max: float
     deadline_misses: int
     """Steps that ended after their deadline (start of the step + one period)."""
+    no_observation: int = 0
+    """Steps where `read_obs` returned None, so the action came from `controller.tick()`."""
 
     def summary(self) -> str:
         rate = f"at {1 / self.period:.1f} Hz" if self.period > 0 else "unpaced"
+        missing = (
+            f"; {self.no_observation} steps without an observation" if self.no_observation else ""
+        )
         return (
             f"{self.steps} steps {rate}: step latency p50 "
             f"{self.p50 * 1e6:.0f} us, p99 {self.p99 * 1e6:.0f} us, max {self.max * 1e6:.0f} us; "
-            f"{self.deadline_misses} deadline misses"
+            f"{self.deadline_misses} deadline misses{missing}"
         )
 
 
@@ -44,6 +49,10 @@ class ControlLoop:
     than a whole period the schedule restarts from now instead of bursting to catch up.
     `stop()` (from another thread or a callback) or Ctrl-C ends the loop after the current
     step; `hz=float("inf")` runs unpaced (useful for benchmarks and simulation).
+
+    `read_obs` may return None when no new observation arrived this period (a bus read that
+    timed out, say): the loop then writes `controller.tick()`, which a Controller with a
+    watchdog answers with the last action and, past its timeout, with its safe action.
     """
 
     def __init__(
@@ -74,6 +83,7 @@ class ControlLoop:
         self._latencies = np.zeros(max_records)  # preallocated: no allocation while running
         self._steps = 0
         self._misses = 0
+        self._no_obs = 0
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -93,7 +103,12 @@ class ControlLoop:
                 if duration is not None and clock() - start >= duration:
                     break
                 step_start = clock()
-                self.write_action(self.controller.act(self.read_obs()))
+                obs = self.read_obs()
+                if obs is None:
+                    self._no_obs += 1
+                    self.write_action(self.controller.tick())
+                else:
+                    self.write_action(self.controller.act(obs))
                 now = clock()
                 self._record(now - step_start)
                 if period == 0.0:
@@ -121,6 +136,7 @@ class ControlLoop:
             p99=float(p99),
             max=float(lat.max()),
             deadline_misses=self._misses,
+            no_observation=self._no_obs,
         )
 
     def _record(self, latency: float) -> None:

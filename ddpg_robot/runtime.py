@@ -4,6 +4,10 @@
     controller = Controller("policy.onnx")
     action = controller.act(obs)          # float32 (act_dim,), finite, inside the bounds
 
+Two opt-in guards protect the robot (docs/deployment.md): a rate limit on the action
+(`max_delta=`) and a watchdog (`watchdog_timeout=`, `safe_action=`) that answers a late call,
+a non-finite observation or `tick()` without an observation with a safe action.
+
 This module must never import torch, gymnasium or mujoco (a robot computer installs
 onnxruntime + numpy and nothing else); tests check that in a fresh interpreter.
 """
@@ -13,7 +17,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +35,7 @@ INFORMATIONAL_JSON_KEYS = ("obs_normalization", "train_steps", "eval_return_mean
 """JSON keys the exporter writes for people and tools; absent (or unparsable) is fine."""
 NONFINITE_POLICIES = ("raise", "hold")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_DOWN = np.float32(-np.inf)
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
@@ -52,10 +58,33 @@ class Controller:
     the observation, `RuntimeError` for the graph) or "hold" (return the last good action,
     the bounds' midpoint before the first one, and count it in `stats`). One warm-up run
     happens at load.
+
+    Opt-in guards for one stream of observations (a robot's control loop); with either on,
+    act() takes one observation at a time, never a batch:
+
+    max_delta: rate limit, in env units per control period (one number, or one per action):
+    every action act() or tick() returns is within max_delta of the previous one, and inside
+    the bounds. The first action is free, unless `start_action` (the actuators' state at
+    start) is given.
+    watchdog_timeout: seconds (time.monotonic, or `clock`) allowed between two act() calls.
+    A later call, a non-finite observation, and tick() once that much time has passed since
+    the last act() get the safe action instead of the policy's, each counted in `stats`.
+    safe_action: "hold" (repeat the last returned action; `start_action` or the bounds'
+    midpoint before any) or `act_dim` numbers inside the bounds (a stand or zero torque).
+    clock: the watchdog's time source, monotonic seconds (pass a fake one to test).
     """
 
     def __init__(
-        self, path: str | os.PathLike, *, threads: int = 1, on_nonfinite: str = "raise"
+        self,
+        path: str | os.PathLike,
+        *,
+        threads: int = 1,
+        on_nonfinite: str = "raise",
+        max_delta: float | Sequence[float] | np.ndarray | None = None,
+        start_action: Sequence[float] | np.ndarray | None = None,
+        watchdog_timeout: float | None = None,
+        safe_action: str | Sequence[float] | np.ndarray = "hold",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if on_nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"on_nonfinite must be 'raise' or 'hold', got {on_nonfinite!r}")
@@ -107,7 +136,37 @@ class Controller:
             self._run_bound = lambda: self._session.run_with_iobinding(self._binding)
         self._last_good = ((self._low + self._high) / 2).astype(np.float32)
         self._stats = {"calls": 0, "held": 0, "nonfinite_output": 0}
+        self._setup_guards(max_delta, start_action, watchdog_timeout, safe_action, clock)
         self._run_bound()  # warm-up: first-run allocations happen at load, not in the loop
+
+    def _setup_guards(self, max_delta, start_action, watchdog_timeout, safe_action, clock) -> None:
+        """Validate the opt-in guards (one ValueError line each) and build their state."""
+        n, low, high = self.act_dim, self._low, self._high
+        self._limiter: RateLimiter | None = None
+        self._watchdog: Watchdog | None = None
+        self._safe: np.ndarray | None = None  # None: "hold"
+        if max_delta is not None:
+            self._limiter = RateLimiter(max_delta, low, high)
+            self._stats["rate_limited"] = 0
+        if watchdog_timeout is not None:
+            self._watchdog = Watchdog(watchdog_timeout, clock)
+            self._stats.update(ticks=0, watchdog_late=0, watchdog_expired=0,
+                               watchdog_nonfinite=0)  # fmt: skip
+        if not (isinstance(safe_action, str) and safe_action == "hold"):
+            if isinstance(safe_action, str):
+                raise ValueError(f"safe_action must be 'hold' or {n} numbers, got {safe_action!r}")
+            if self._watchdog is None:
+                raise ValueError(
+                    "safe_action needs watchdog_timeout=SECONDS (the watchdog serves it)"
+                )
+            self._safe = _action_in_bounds(safe_action, "safe_action", low, high)
+        self._previous: np.ndarray | None = None  # what the rate limit measures from
+        if start_action is not None:
+            if self._limiter is None and self._watchdog is None:
+                raise ValueError("start_action needs max_delta= or watchdog_timeout=")
+            start = _action_in_bounds(start_action, "start_action", low, high)
+            self._last_good = self._previous = start
+        self._guarded = self._limiter is not None or self._watchdog is not None
 
     # ------------------------------------------------------------------ properties
 
@@ -128,7 +187,12 @@ class Controller:
     def stats(self) -> dict[str, int]:
         """`calls` to act(); `held`: actions replaced by the last good one (hold mode), for a
         non-finite observation or output; `nonfinite_output`: how many of those were the
-        graph's fault (a finite observation that gave NaN or inf)."""
+        graph's fault (a finite observation that gave NaN or inf).
+
+        With `max_delta`: `rate_limited`, actions the limit moved. With `watchdog_timeout`:
+        `ticks` (tick() calls) and the safe actions served, by cause: `watchdog_late` (act()
+        called more than the timeout after the previous act()), `watchdog_expired` (tick()
+        past the timeout), `watchdog_nonfinite` (NaN or inf in the observation)."""
         return dict(self._stats)
 
     # --------------------------------------------------------------------- acting
@@ -138,8 +202,15 @@ class Controller:
         self._stats["calls"] += 1
         x = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
         if x.shape == (self.obs_dim,):
+            if self._guarded:
+                return self._act_guarded(x)
             return self._act_one(x)
         if x.ndim == 2 and x.shape[1] == self.obs_dim:
+            if self._guarded:
+                raise ValueError(
+                    f"with max_delta or watchdog_timeout, act() takes one observation "
+                    f"({self.obs_dim},) at a time, not a batch of {x.shape[0]}"
+                )
             return self._act_batch(x)
         raise ValueError(
             f"observation has shape {x.shape}; expected ({self.obs_dim},) or "
@@ -201,7 +272,49 @@ class Controller:
                 self._last_good = actions[good[-1]].copy()
         return actions
 
+    def tick(self) -> np.ndarray:
+        """The action to command for a period in which no observation arrived.
+
+        Needs the watchdog. Before the first act(): the safe action (nothing was late yet;
+        not counted). Within `watchdog_timeout` of the last act(): the last returned action,
+        as an actuator holds its command. Past it: the safe action, counted in
+        `stats["watchdog_expired"]` once per call. The rate limit applies, as to act().
+        """
+        watchdog = self._watchdog
+        if watchdog is None:
+            raise RuntimeError("tick() needs a watchdog: Controller(..., watchdog_timeout=SECONDS)")
+        self._stats["ticks"] += 1
+        expired = watchdog.expired()
+        if expired:
+            self._stats["watchdog_expired"] += 1
+        if expired or expired is None:
+            return self._command(self._safe_action())
+        return self._command(self._last_good.copy())
+
+    def _act_guarded(self, x: np.ndarray) -> np.ndarray:
+        if self._watchdog is not None and self._watchdog.observation():
+            # Late: the observation may be as old as the gap (the caller stalled somewhere),
+            # so it does not get the policy's action. Every call re-arms the watchdog.
+            self._stats["watchdog_late"] += 1
+            return self._command(self._safe_action())
+        return self._command(self._act_one(x))  # a non-finite x: _nonfinite_observation
+
+    def _safe_action(self) -> np.ndarray:
+        return (self._last_good if self._safe is None else self._safe).copy()
+
+    def _command(self, action: np.ndarray) -> np.ndarray:
+        """Rate-limit `action` (when on) and keep it as the last action returned, which is
+        what "hold" repeats and what the next action is limited against."""
+        if self._limiter is not None and self._previous is not None:
+            action, moved = self._limiter.limit(action, self._previous)
+            self._stats["rate_limited"] += moved
+        self._last_good = self._previous = action.copy()  # never mutated, only replaced
+        return action
+
     def _nonfinite_observation(self, x: np.ndarray) -> np.ndarray:
+        if self._watchdog is not None:
+            self._stats["watchdog_nonfinite"] += 1
+            return self._safe_action()
         if not self._hold:
             raise ValueError(f"NaN or inf in observation {np.array2string(x, precision=4)}")
         self._stats["held"] += 1
@@ -222,6 +335,112 @@ class Controller:
             f"Controller({self.path!r}, env_id={self._metadata.get('env_id')!r}, "
             f"obs_dim={self.obs_dim}, act_dim={self.act_dim})"
         )
+
+
+class RateLimiter:
+    """Keeps an action within `max_delta` of the previous one and inside [low, high].
+
+    Why: a policy may jump from one bound to the other between two control periods, which
+    a gearbox or a hydraulic valve should not see. Units: env units per control period,
+    one number for all actions or one per action. Exact for the float32 values returned:
+    the limit is applied as a float32 clip to bounds computed with a step shortened by one
+    float32 spacing at the bounds' magnitude, which absorbs the rounding of `previous +-
+    step`; so |action - previous| <= max_delta always holds, and the step allowed is at most
+    that one spacing (1.2e-7 for bounds of magnitude 1) short of max_delta.
+    """
+
+    def __init__(
+        self, max_delta: float | Sequence[float] | np.ndarray, low: np.ndarray, high: np.ndarray
+    ) -> None:
+        n = len(low)
+        delta = _real_array(max_delta, "max_delta")
+        if delta.shape not in ((), (n,)):
+            raise ValueError(
+                f"max_delta must be one number or {n} numbers (one per action), got shape "
+                f"{delta.shape}"
+            )
+        if not (np.isfinite(delta).all() and (delta > 0).all()):
+            raise ValueError(
+                f"max_delta must be finite and positive (env units per control period), "
+                f"got {_show(max_delta)}"
+            )
+        self.max_delta = np.broadcast_to(delta, (n,)).astype(np.float64)
+        self._low, self._high = low.astype(np.float32), high.astype(np.float32)
+        spacing = np.spacing(np.maximum(np.abs(self._low), np.abs(self._high)))
+        step = np.maximum(self.max_delta - spacing.astype(np.float64), 0.0)
+        step32 = step.astype(np.float32)
+        self._step = np.where(step32 > step, np.nextafter(step32, _DOWN), step32)
+        """float32, at most max_delta minus one spacing: see the class docstring."""
+
+    def limit(self, action: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, bool]:
+        """(`action` moved to within the limit of `previous`, whether it moved); both are
+        float32 (act_dim,) inside the bounds. Returns `action` itself when it did not move."""
+        lo = np.maximum(previous - self._step, self._low)
+        hi = np.minimum(previous + self._step, self._high)
+        limited = np.minimum(np.maximum(action, lo), hi)
+        if (limited != action).any():
+            return limited, True
+        return action, False
+
+
+class Watchdog:
+    """Seconds since the last observation, against a timeout (`clock` is monotonic seconds)."""
+
+    def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if not (_is_number(timeout) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(
+                f"watchdog_timeout must be a finite positive number of seconds, got {timeout!r}"
+            )
+        if not callable(clock):
+            raise ValueError(f"clock must be a callable returning seconds, got {clock!r}")
+        self.timeout = float(timeout)
+        self._clock = clock
+        self._last: float | None = None
+
+    def observation(self) -> bool:
+        """An observation arrives now; True when it came more than `timeout` after the last."""
+        now = self._clock()
+        late = self._last is not None and now - self._last > self.timeout
+        self._last = now
+        return late
+
+    def expired(self) -> bool | None:
+        """No observation now: whether `timeout` has passed since the last (None: never one)."""
+        if self._last is None:
+            return None
+        return self._clock() - self._last > self.timeout
+
+
+def _real_array(value: Any, name: str) -> np.ndarray:
+    """`value` as float64 numbers; text, booleans and objects are refused, not converted."""
+    array = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numbers, got {_show(value)}")
+    return array.astype(np.float64)
+
+
+def _action_in_bounds(value: Any, name: str, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """`value` as a float32 action, or one ValueError line saying what is wrong with it."""
+    array = _real_array(value, name)
+    if array.shape != low.shape:
+        raise ValueError(
+            f"{name} must have {len(low)} entries (one per action), got shape {array.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite, got {_show(value)}")
+    action = array.astype(np.float32)
+    outside = np.flatnonzero((action < low) | (action > high))
+    if len(outside):
+        i = int(outside[0])
+        raise ValueError(
+            f"{name}[{i}] = {array[i]:g} is outside the action bounds [{low[i]:g}, {high[i]:g}]"
+        )
+    return action
+
+
+def _show(value: Any) -> str:
+    text = np.array2string(value, precision=4) if isinstance(value, np.ndarray) else repr(value)
+    return " ".join(text.split())[:120]
 
 
 def shipped_models() -> list[str]:

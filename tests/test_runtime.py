@@ -368,3 +368,189 @@ def test_controller_opens_a_shipped_model_by_name(
         assert Controller(name).metadata["env_id"] == "TestPoint-v0"
     with pytest.raises(FileNotFoundError, match=r"no shipped model of that name \(point-v0\)"):
         Controller("cheetah-v9")
+
+
+# --------------------------------------------------------------- opt-in guards: rate limit
+
+SAFE = np.array([-1.5, 4.0], dtype=np.float32)  # inside [LOW, HIGH], far from the middle
+
+
+class ManualClock:
+    """Seconds that move only when the test says so (the watchdog's injectable clock)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+events = st.lists(
+    st.tuples(
+        st.sampled_from(["act", "act", "act", "nan", "tick"]),
+        arrays(np.float64, (OBS_DIM,), elements=st.floats(-50, 50)),
+        st.floats(0.0, 0.05),  # seconds since the previous event
+    ),
+    min_size=2,
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    events=events,
+    max_delta=st.floats(1e-6, 8.0) | arrays(np.float64, (ACT_DIM,), elements=st.floats(1e-6, 8.0)),
+    start=st.none() | st.just(np.array([0.5, 0.5], dtype=np.float32)),
+    safe=st.just("hold") | st.just(SAFE),
+)
+def test_the_rate_limit_is_never_exceeded(policy: Path, events, max_delta, start, safe) -> None:
+    """Every action act() or tick() returns (policy, late, NaN, expired: all kinds) stays
+    within max_delta of the one before, measured exactly, and inside the bounds."""
+    clock = ManualClock()
+    c = Controller(policy, max_delta=max_delta, start_action=start, watchdog_timeout=0.03,
+                   safe_action=safe, clock=clock)  # fmt: skip
+    limit = np.broadcast_to(np.asarray(max_delta, dtype=np.float64), (ACT_DIM,))
+    previous = None if start is None else start.astype(np.float64)
+    for kind, obs, dt in events:
+        clock.now += dt
+        if kind == "tick":
+            action = c.tick()
+        else:
+            action = c.act(np.where(np.arange(OBS_DIM) == 0, np.nan, obs) if kind == "nan" else obs)
+        assert action.dtype == np.float32 and (action >= LOW).all() and (action <= HIGH).all()
+        if previous is not None:
+            assert (np.abs(action.astype(np.float64) - previous) <= limit).all()
+        previous = action.astype(np.float64)
+
+
+def test_the_rate_limit_leaves_actions_within_it_alone(policy: Path) -> None:
+    plain, limited = Controller(policy), Controller(policy, max_delta=HIGH - LOW)
+    rng = np.random.default_rng(0)
+    for obs in rng.standard_normal((50, OBS_DIM)) * 10:
+        np.testing.assert_array_equal(limited.act(obs), plain.act(obs))
+    assert limited.stats["rate_limited"] == 0
+
+
+def test_the_rate_limit_moves_at_most_max_delta_from_the_start_action(policy: Path) -> None:
+    start = np.array([-2.0, 0.0], dtype=np.float32)  # LOW: the policy's actions are above
+    c = Controller(policy, max_delta=[0.25, 0.5], start_action=start)
+    target = Controller(policy).act([0.1, 0.2, 0.3])
+    first = c.act([0.1, 0.2, 0.3])
+    expected = np.minimum(target, start + np.array([0.25, 0.5], dtype=np.float32))
+    assert (first <= expected).all()  # never past the limit; short of it by one float32
+    np.testing.assert_allclose(first, expected, rtol=0, atol=np.spacing(np.float32(5.0)))
+    assert c.stats == {"calls": 1, "held": 0, "nonfinite_output": 0, "rate_limited": 1}
+
+
+# ------------------------------------------------------------------ opt-in guards: watchdog
+
+
+def test_a_missed_deadline_yields_the_safe_action_and_is_counted(policy: Path) -> None:
+    clock = ManualClock()
+    c = Controller(policy, watchdog_timeout=0.1, safe_action=SAFE, clock=clock)
+    obs = [0.1, 0.2, 0.3]
+    good = Controller(policy).act(obs)
+    np.testing.assert_array_equal(c.tick(), SAFE)  # no observation yet: safe, nothing late
+    np.testing.assert_array_equal(c.act(obs), good)  # t = 0
+    clock.now = 0.05
+    np.testing.assert_array_equal(c.tick(), good)  # within the timeout: the last action
+    clock.now = 0.15
+    np.testing.assert_array_equal(c.tick(), SAFE)  # past it: the safe action, counted
+    clock.now = 0.25
+    np.testing.assert_array_equal(c.tick(), SAFE)
+    clock.now = 0.30
+    np.testing.assert_array_equal(c.act(obs), SAFE)  # 0.3 s after the last act(): late
+    clock.now = 0.35
+    np.testing.assert_array_equal(c.act(obs), good)  # on time again: the policy's action
+    expected = {"ticks": 4, "watchdog_late": 1, "watchdog_expired": 2, "watchdog_nonfinite": 0}
+    assert c.stats == {"calls": 3, "held": 0, "nonfinite_output": 0, **expected}
+
+
+def test_the_hold_safe_action_repeats_the_last_action(policy: Path) -> None:
+    clock = ManualClock()
+    c = Controller(policy, watchdog_timeout=0.1, clock=clock)  # safe_action="hold"
+    np.testing.assert_array_equal(c.tick(), (LOW + HIGH) / 2)  # before any: the midpoint
+    good = c.act([0.3, 0.2, 0.1])
+    clock.now = 1.0
+    np.testing.assert_array_equal(c.tick(), good)
+    np.testing.assert_array_equal(c.act([0.0, 0.0, 0.0]), good)  # late
+    np.testing.assert_array_equal(c.act([np.nan, 0, 0]), good)
+    assert (c.stats["watchdog_expired"], c.stats["watchdog_late"]) == (1, 1)
+    assert c.stats["watchdog_nonfinite"] == 1
+
+
+def test_a_nonfinite_observation_yields_the_safe_action_and_is_counted(policy: Path) -> None:
+    c = Controller(policy, watchdog_timeout=10.0, safe_action=SAFE)  # on_nonfinite="raise"
+    good = Controller(policy).act([0.1, 0.2, 0.3])
+    for bad in ([np.nan, 0, 0], [0, np.inf, 0], [0, 0, -np.inf]):
+        np.testing.assert_array_equal(c.act(bad), SAFE)
+    np.testing.assert_array_equal(c.act([0.1, 0.2, 0.3]), good)
+    assert c.stats["watchdog_nonfinite"] == 3 and c.stats["held"] == 0
+
+
+def test_the_watchdog_runs_on_the_real_monotonic_clock(policy: Path) -> None:
+    import time
+
+    c = Controller(policy, watchdog_timeout=0.05, safe_action=SAFE)
+    good = c.act([0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(c.tick(), good)
+    time.sleep(0.1)
+    np.testing.assert_array_equal(c.tick(), SAFE)
+    assert c.stats["watchdog_expired"] == 1
+
+
+def test_the_control_loop_ticks_when_no_observation_arrives(policy: Path) -> None:
+    fake = FakeClock(work=[])
+    c = Controller(policy, watchdog_timeout=0.025, safe_action=SAFE, clock=fake.clock)
+    feed = iter([[0.1, 0.2, 0.3], None, None, None, [0.1, 0.2, 0.3]])  # 100 Hz loop
+    written: list[np.ndarray] = []
+    loop = ControlLoop(c, lambda: next(feed), written.append, clock=fake.clock, sleep=fake.sleep)
+    stats = loop.run(max_steps=5)
+    good = Controller(policy).act([0.1, 0.2, 0.3])
+    for action, expected in zip(written, [good, good, good, SAFE, SAFE]):  # t = 0 .. 0.04
+        np.testing.assert_array_equal(action, expected)  # the last: 0.04 s after the first
+    assert stats.no_observation == 3 and "3 steps without an observation" in stats.summary()
+    assert c.stats["watchdog_expired"] == 1 and c.stats["watchdog_late"] == 1
+
+
+def test_tick_needs_a_watchdog_and_guards_refuse_a_batch(policy: Path) -> None:
+    with pytest.raises(RuntimeError, match="tick\\(\\) needs a watchdog"):
+        Controller(policy).tick()
+    for kwargs in ({"max_delta": 0.1}, {"watchdog_timeout": 0.1}):
+        with pytest.raises(ValueError, match=r"one observation \(3,\) at a time, not a batch"):
+            Controller(policy, **kwargs).act(np.zeros((2, OBS_DIM)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_delta": 0}, "max_delta must be finite and positive (env units per control"),
+        ({"max_delta": -0.1}, "max_delta must be finite and positive"),
+        ({"max_delta": float("nan")}, "max_delta must be finite and positive"),
+        ({"max_delta": float("inf")}, "max_delta must be finite and positive"),
+        ({"max_delta": [0.1, 0.0]}, "max_delta must be finite and positive"),
+        ({"max_delta": [0.1, 0.1, 0.1]}, "max_delta must be one number or 2 numbers"),
+        ({"max_delta": "0.1"}, "max_delta must be numbers, got '0.1'"),
+        ({"max_delta": True}, "max_delta must be numbers, got True"),
+        ({"watchdog_timeout": 0}, "watchdog_timeout must be a finite positive number of s"),
+        ({"watchdog_timeout": -1.0}, "watchdog_timeout must be a finite positive number"),
+        ({"watchdog_timeout": float("nan")}, "watchdog_timeout must be a finite positive"),
+        ({"watchdog_timeout": float("inf")}, "watchdog_timeout must be a finite positive"),
+        ({"watchdog_timeout": True}, "watchdog_timeout must be a finite positive"),
+        ({"watchdog_timeout": 1, "safe_action": [0.0]}, "safe_action must have 2 entries"),
+        (
+            {"watchdog_timeout": 1, "safe_action": [0.0, 6.0]},
+            "safe_action[1] = 6 is outside the action bounds [0, 5]",
+        ),  # fmt: skip
+        ({"watchdog_timeout": 1, "safe_action": [np.nan, 1.0]}, "safe_action must be finite"),
+        ({"watchdog_timeout": 1, "safe_action": "stop"}, "safe_action must be 'hold' or 2 n"),
+        ({"safe_action": [0.0, 1.0]}, "safe_action needs watchdog_timeout=SECONDS"),
+        ({"max_delta": 1, "start_action": [-3.0, 1.0]}, "start_action[0] = -3 is outside"),
+        ({"start_action": [0.0, 1.0]}, "start_action needs max_delta= or watchdog_timeout="),
+        ({"watchdog_timeout": 1, "clock": 5}, "clock must be a callable returning seconds"),
+    ],
+)
+def test_each_bad_guard_argument_is_one_clear_line(policy: Path, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        Controller(policy, **kwargs)
+    assert len(str(error.value).splitlines()) == 1

@@ -18,7 +18,8 @@ def latency(
     calls: Annotated[int, typer.Option(help="Timed calls per contender (>= 10,000).")] = 10_000,
     warmup: Annotated[int, typer.Option(help="Untimed calls first.")] = 1_000,
 ) -> None:
-    """Batch-1 act() latency beside bare onnxruntime and torch eager; import time and RSS."""
+    """Batch-1 act() latency beside bare onnxruntime and torch eager, the cost of each opt-in
+    guard (rate limit, watchdog) when on; import time and RSS."""
     from ddpg_robot.bench_latency import measure_latency, process_footprint
     from ddpg_robot.evaluation import load_controller
 
@@ -29,10 +30,18 @@ def latency(
     )
     typer.echo(f"  {'':22s} {'p50 us':>8s} {'p99 us':>8s} {'max us':>9s}")
     for f in figures:
-        typer.echo(f"  {f.name:22s} {f.p50_us:8.1f} {f.p99_us:8.1f} {f.max_us:9.1f}")
+        note = f"   ({f.note})" if f.note else ""
+        typer.echo(f"  {f.name:22s} {f.p50_us:8.1f} {f.p99_us:8.1f} {f.max_us:9.1f}{note}")
     by_name = {f.name: f for f in figures}
-    ratio = by_name["Controller.act"].p50_us / by_name["InferenceSession.run"].p50_us
+    plain = by_name["Controller.act"].p50_us
+    ratio = plain / by_name["InferenceSession.run"].p50_us
     typer.echo(f"  median ratio Controller.act / InferenceSession.run: {ratio:.2f}")
+    for name in ("act + rate limit", "act + watchdog", "act + both"):
+        guarded = by_name[name].p50_us
+        typer.echo(
+            f"  guard cost, {name[len('act + ') :]}: median {guarded - plain:+.1f} us "
+            f"({guarded / plain:.2f}x Controller.act)"
+        )
     for name, fig in process_footprint(model).items():
         typer.echo(
             f"process {name}: import {fig['import_s'] * 1e3:.0f} ms, peak RSS "

@@ -1,8 +1,9 @@
 """`ddpg-robot bench latency MODEL`: act() latency beside bare onnxruntime and torch eager.
 
-All three run the same weights at batch 1 on one thread, timed call by call with
-perf_counter_ns in interleaved rounds (A B C, B C A, ...) so that machine noise hits each
-alike. Import time and peak RSS come from fresh subprocesses.
+All run the same weights at batch 1 on one thread, timed call by call with perf_counter_ns
+in interleaved rounds (A B C, B C A, ...) so that machine noise hits each alike. Beside the
+plain act(), three more Controllers show what each opt-in guard costs when on: the rate
+limit, the watchdog, and both. Import time and peak RSS come from fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,17 +28,45 @@ class LatencyFigures:
     p99_us: float
     max_us: float
     calls: int
+    note: str = ""
+
+
+GUARD_MAX_DELTA_FRACTION = 0.05
+"""The benchmarked rate limit: 5 % of each action's range per call. Random observations
+make most successive actions differ by more, so most calls take the limiting branch (the
+costlier one)."""
+GUARD_WATCHDOG_TIMEOUT = 60.0
+"""Seconds: long enough never to trip between two timed calls, so the timed path is the
+per-call clock reading and comparison, as in a healthy control loop."""
+
+
+def guarded_controllers(model: str | Path) -> dict[str, Any]:
+    """Controllers of `model` with each opt-in guard on, named as the bench prints them."""
+    from ddpg_robot.runtime import Controller
+
+    plain = Controller(model, threads=1)
+    max_delta = GUARD_MAX_DELTA_FRACTION * (plain.action_high - plain.action_low)
+    max_delta = np.where(max_delta > 0, max_delta, 1.0)  # an action with low == high
+    return {
+        "act + rate limit": Controller(model, threads=1, max_delta=max_delta),
+        "act + watchdog": Controller(model, threads=1, watchdog_timeout=GUARD_WATCHDOG_TIMEOUT),
+        "act + both": Controller(
+            model, threads=1, max_delta=max_delta, watchdog_timeout=GUARD_WATCHDOG_TIMEOUT
+        ),
+    }
 
 
 def measure_latency(
     model: str | Path, *, calls: int = 10_000, warmup: int = 1_000, rounds: int = 10
 ) -> list[LatencyFigures]:
-    """p50/p99/max per call for Controller.act, bare InferenceSession.run and torch eager."""
+    """p50/p99/max per call for Controller.act (plain, then with each guard on), bare
+    InferenceSession.run and torch eager."""
     import onnxruntime as ort
 
     from ddpg_robot.runtime import Controller, session_options
 
     controller = Controller(model, threads=1)
+    guarded = guarded_controllers(model)
     session = ort.InferenceSession(
         str(model), session_options(threads=1), providers=["CPUExecutionProvider"]
     )
@@ -52,8 +82,12 @@ def measure_latency(
     if np.abs(torch_out - reference).max() > 1e-5:
         raise RuntimeError("the torch re-implementation does not match the ONNX graph")
 
+    # The four Controllers are called through the same lambda shape, so they pay alike.
     contenders: dict[str, Callable[[int], object]] = {
-        "Controller.act": lambda i: controller.act(observations[i]),
+        name: (lambda i, c=c: c.act(observations[i]))
+        for name, c in {"Controller.act": controller, **guarded}.items()
+    }
+    contenders |= {
         "InferenceSession.run": lambda i: session.run(["action"], {"obs": batch1[i]}),
         "torch eager": lambda i: torch_fn(batch1[i]),
     }
@@ -64,17 +98,21 @@ def measure_latency(
     samples = {name: np.zeros(per_round * rounds) for name in contenders}
     names = list(contenders)
     for r in range(rounds):
-        for name in names[r % 3 :] + names[: r % 3]:
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
             fn, out = contenders[name], samples[name]
             for k in range(per_round):
                 i = (r * per_round + k) % 256
                 t0 = time.perf_counter_ns()
                 fn(i)
                 out[r * per_round + k] = time.perf_counter_ns() - t0
+    limited = guarded["act + rate limit"].stats
+    notes = {"act + rate limit": f"limit moved {limited['rate_limited'] / limited['calls']:.0%}"}
     figures = []
     for name, ns in samples.items():
         p50, p99 = np.percentile(ns, [50, 99]) / 1e3
-        figures.append(LatencyFigures(name, float(p50), float(p99), float(ns.max() / 1e3), len(ns)))
+        figures.append(LatencyFigures(name, float(p50), float(p99), float(ns.max() / 1e3),
+                                      len(ns), notes.get(name, "")))  # fmt: skip
     return figures
 
 

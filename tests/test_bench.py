@@ -1,4 +1,4 @@
-"""`ddpg-robot bench train` runs end to end and prints every figure it promises.
+"""`ddpg-robot bench train` and `bench latency` run end to end and print every figure promised.
 
 Timings are printed, never asserted (docs/benchmarks.md): only the shape of the report is
 checked here, on a run small enough for the fast suite.
@@ -7,6 +7,7 @@ checked here, on a run small enough for the fast suite.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ddpg_robot.bench_train import BenchSettings, run_in_fresh_process, timed_run
 from ddpg_robot.config import MIN_UPDATES_TO_COMPILE
@@ -45,3 +46,16 @@ def test_bench_train_with_a_bad_env_id_is_one_line_before_any_run() -> None:
     assert code == 2
     assert err.strip().count("\n") == 0 and "NoSuchEnv-v0" in err
     assert out == "" and "Traceback" not in err  # nothing started, not even the header
+
+
+def test_bench_latency_prints_the_cost_of_each_guard() -> None:
+    model = Path(__file__).resolve().parents[1] / "models" / "halfcheetah-v4.onnx"
+    code, out, err = run_main(["bench", "latency", str(model), "--calls", "300", "--warmup", "30"])
+    assert code == 0, err
+    for name in ("Controller.act", "act + rate limit", "act + watchdog", "act + both",
+                 "InferenceSession.run", "torch eager"):  # fmt: skip
+        assert re.search(rf"^  {re.escape(name)} +[\d.]+ +[\d.]+ +[\d.]+", out, re.M), out
+    assert re.search(r"act \+ rate limit .*\(limit moved \d+%\)", out)
+    for guard in ("rate limit", "watchdog", "both"):
+        assert re.search(rf"guard cost, {guard}: median [+-][\d.]+ us \([\d.]+x", out), out
+    assert "median ratio Controller.act / InferenceSession.run" in out

@@ -34,18 +34,26 @@ def train(
 ) -> None:
     """Train a DDPG agent on ENV_ID and write a run directory (see docs/training.md)."""
     overrides: dict[str, Any] = load_config_file(config) if config is not None else {}
+    if overrides.get("env_id", env_id) != env_id:
+        raise ConfigError(
+            f"{config} sets env_id {overrides['env_id']!r} but the command trains {env_id!r}; "
+            "remove env_id from the file or make the two agree"
+        )
+    overrides.pop("env_id", None)
     overrides.update({k: v for k, v in settings.items() if v is not None})
 
-    from ddpg_robot import trainer  # heavy (torch, mujoco): imported only when training
+    from ddpg_robot import runs  # heavy (torch, mujoco): imported only when training
 
     reporter = None if quiet else make_reporter()
     if resume:
         if run_dir is None:
             raise ConfigError("--resume needs --run-dir DIR, the run to continue")
-        overrides.pop("env_id", None)
-        run = trainer.resume(run_dir, overrides, env_id=env_id, reporter=reporter)
+        run = runs.resume(run_dir, overrides, env_id=env_id, reporter=reporter)
+        for change in run.changes:  # said even with --quiet: the run's config changed
+            typer.echo(f"resuming with {change}", err=True)
     else:
-        run = trainer.start(resolve_config(env_id, overrides), run_dir, reporter=reporter)
+        config = resolve_config(env_id, overrides).check_learns()
+        run = runs.start(config, run_dir, reporter=reporter)
     if not quiet:
         typer.echo(
             f"training {run.config.env_id} in {run.run_dir} "

@@ -11,6 +11,7 @@ from functools import partial
 import torch
 
 from ddpg_robot.bounds import invert_gradients
+from ddpg_robot.buffer import ReplayBuffer, available_memory_bytes
 from ddpg_robot.config import TrainConfig
 from ddpg_robot.envs import EnvInfo
 from ddpg_robot.errors import ConfigError
@@ -28,6 +29,31 @@ def resolve_device(name: str) -> torch.device:
             "(no GPU, or a CPU-only torch build); use --device cpu or auto"
         )
     return torch.device(name)
+
+
+def check_memory(config: TrainConfig, info: EnvInfo) -> None:
+    """Refuse, before allocating, a buffer and networks that cannot fit in free memory.
+
+    The buffer's pages are committed as it fills, so an oversized one would end the run
+    hours later; the networks count five copies of every weight (online, target, gradient
+    and Adam's two moments), float32.
+    """
+    available = available_memory_bytes()
+    if available is None:
+        return
+    buffer = ReplayBuffer.nbytes_for(config.buffer_size, info.obs_dim, info.act_dim)
+    widths = [info.obs_dim, *config.hidden_sizes]
+    actor = sum((a + 1) * b for a, b in zip(widths, [*config.hidden_sizes, info.act_dim]))
+    critic_widths = [info.obs_dim + info.act_dim, *config.hidden_sizes]
+    critic = sum((a + 1) * b for a, b in zip(critic_widths, [*config.hidden_sizes, 1]))
+    networks = 5 * 4 * (actor + critic)
+    if buffer + networks > available:
+        raise ConfigError(
+            f"this run needs {(buffer + networks) / 2**30:.1f} GiB ({buffer / 2**30:.1f} GiB "
+            f"for {config.buffer_size:,} transitions, {networks / 2**30:.1f} GiB for the "
+            f"networks) but {available / 2**30:.1f} GiB is free; lower --buffer-size or "
+            "--hidden-sizes"
+        )
 
 
 def build_learner(

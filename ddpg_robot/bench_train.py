@@ -145,7 +145,7 @@ def reference_loop(s: BenchSettings) -> float:
 def package_run(s: BenchSettings) -> tuple[float, float | None]:
     """`ddpg-robot train` with the same settings: its whole-run wall time, and the seconds of
     its first, compiling update (None when the update is not compiled)."""
-    from ddpg_robot import trainer
+    from ddpg_robot import runs
 
     config = resolve_config(s.env_id, {
         "total_steps": s.random_steps + s.updating_steps, "learning_starts": s.random_steps,
@@ -157,7 +157,7 @@ def package_run(s: BenchSettings) -> tuple[float, float | None]:
     })  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = trainer.start(config, Path(tmp) / "run").run()
+        result = runs.start(config, Path(tmp) / "run").run()
         return time.perf_counter() - start, result.compile_seconds
 
 

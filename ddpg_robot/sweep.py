@@ -77,7 +77,7 @@ def plan_trials(
         label = ",".join(f"{k}={_show(v)}" for k, v in point.items()) or "defaults"
         for seed in range(seeds):
             overrides = {**base, **point, "seed": seed}
-            resolve_config(env_id, overrides)  # fail fast on a bad grid value
+            resolve_config(env_id, overrides).check_learns()  # fail fast on a bad grid value
             slug = label.replace("=", "-").replace(",", "_").replace("/", "_")
             trials.append(Trial(label, seed, overrides, out / "runs" / f"{slug}_s{seed}"))
     return trials
@@ -99,7 +99,7 @@ def run_trial(env_id: str, overrides: dict[str, Any], run_dir: str, threads: int
     """One trial inside a Ray worker: start or resume `ddpg-robot train`; never raises."""
     import torch
 
-    from ddpg_robot import trainer
+    from ddpg_robot import runs
 
     torch.set_num_threads(max(1, threads))
     run_path = Path(run_dir)
@@ -108,11 +108,11 @@ def run_trial(env_id: str, overrides: dict[str, Any], run_dir: str, threads: int
         if (run_path / "checkpoints" / "last.pt").is_file():
             # Resuming may only change the budget; the rest is in the checkpoint already.
             budget = {"total_steps": overrides["total_steps"]} if "total_steps" in overrides else {}
-            run = trainer.resume(run_path, budget, env_id=env_id)
+            run = runs.resume(run_path, budget, env_id=env_id)
         else:
             if run_path.exists():  # a trial killed before its first checkpoint: start over
                 shutil.rmtree(run_path)
-            run = trainer.start(resolve_config(env_id, overrides), run_path)
+            run = runs.start(resolve_config(env_id, overrides), run_path)
         result = run.run()
         outcome = {
             "status": "ok",

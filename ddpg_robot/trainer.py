@@ -1,33 +1,34 @@
-"""The training loop: act with noise, step, store, update, evaluate, log, checkpoint, resume.
+"""The training loop: act with noise, step, store, update, evaluate, log, checkpoint.
 
-Everything algorithmic lives in the learner; this module only orchestrates. A run directory
-holds `config.json`, `metrics.csv`, TensorBoard events and `checkpoints/{last,best}.pt`.
+Everything algorithmic lives in the learner, the pieces a config describes are built by
+`agent`, the run directory and its lock are `run_dir`'s, the metrics file `logger`'s and
+`metrics_file`'s, a checkpoint's integrity `checkpoint`'s. This module is the loop.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ddpg_robot.agent import build_learner, resolve_device
+from ddpg_robot import metrics_file
+from ddpg_robot.agent import build_learner, check_memory, resolve_device
 from ddpg_robot.bounds import explore
 from ddpg_robot.buffer import ReplayBuffer
-from ddpg_robot.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, TrainConfig, resolve_resumed_config
+from ddpg_robot.checkpoint import CheckpointError, capture_rng, restore_rng, save_checkpoint
+from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, TrainConfig
 from ddpg_robot.envs import env_info, make_env
-from ddpg_robot.errors import ConfigError, DDPGRobotError
+from ddpg_robot.errors import DDPGRobotError, EnvError
 from ddpg_robot.evaluation import evaluate_agent
 from ddpg_robot.logger import LossAverager, MetricsLogger
 from ddpg_robot.noise import make_noise
 from ddpg_robot.progress import Progress, ProgressReporter, SpsMeter
+from ddpg_robot.run_dir import RunDir
 
 TB_EVERY = 1_000
 """Env steps between TensorBoard points of the training losses (mean over the window)."""
@@ -48,93 +49,47 @@ class TrainResult:
     compile_seconds: float | None = None  # the first, compiling update; None: not compiled
 
 
-def default_run_dir(env_id: str, seed: int, root: Path = Path("runs")) -> Path:
-    """runs/<env>-<YYYYmmdd-HHMMSS>-s<seed>/"""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return root / f"{env_id.replace('/', '_')}-{stamp}-s{seed}"
-
-
-def start(
-    config: TrainConfig, run_dir: Path | None = None, *, reporter: ProgressReporter | None = None
-) -> Trainer:
-    """Prepare a new run (validates the env and run dir before writing anything)."""
-    return Trainer(
-        config, run_dir or default_run_dir(config.env_id, config.seed), reporter=reporter
-    )
-
-
-def resume(
-    run_dir: Path,
-    overrides: dict[str, Any] | None = None,
-    *,
-    env_id: str | None = None,
-    reporter: ProgressReporter | None = None,
-) -> Trainer:
-    """Prepare to continue the run in `run_dir` from `checkpoints/last.pt`.
-
-    `overrides` may raise `total_steps` and change evaluation/checkpoint cadence or device;
-    changing what the algorithm computes is refused (start a new run instead).
-    """
-    run_dir = Path(run_dir)
-    last = run_dir / "checkpoints" / "last.pt"
-    if not last.is_file():
-        raise CheckpointError(
-            f"cannot resume: {last} does not exist (the run never reached its first "
-            "checkpoint, or this is not a run dir); start a new run without --resume"
-        )
-    state = load_checkpoint(last)
-    config = resolve_resumed_config(state["config"], overrides or {})
-    if env_id is not None and env_id != config.env_id:
-        raise ConfigError(f"{run_dir} is a {config.env_id} run, not {env_id}")
-    return Trainer(config, run_dir, reporter=reporter, resume_state=state)
-
-
 class Trainer:
-    """One training run. Build it with `start` or `resume`, then call `run()`."""
+    """One training run. Build it with `runs.start` or `runs.resume`, then call `run()`."""
 
     def __init__(
         self,
         config: TrainConfig,
-        run_dir: Path,
+        run_dir: Path | RunDir,
         *,
         reporter: ProgressReporter | None = None,
         resume_state: dict[str, Any] | None = None,
+        changes: list[str] | None = None,
     ) -> None:
         config.validate()
         self.config = config
+        self.changes = changes or []  # settings a resume changed, "name: old -> new"
         self.device = resolve_device(config.device)
-        self.run_dir = Path(run_dir)
+        self.files = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.run_dir = self.files.path
         self.reporter = reporter
-        last = self.run_dir / "checkpoints" / "last.pt"
-        if resume_state is None and last.exists():
-            raise ConfigError(
-                f"{self.run_dir} already holds a run; add --resume to continue it, "
-                "or pick another --run-dir"
-            )
-
         seeds = np.random.SeedSequence(config.seed).generate_state(3)
         torch.manual_seed(config.seed)
         self.env = make_env(config.env_id, seed=config.seed)
         self.eval_env = make_env(config.env_id, seed=int(seeds[0]))
         self.info = env_info(self.env)
-        compile = config.compile and _updates_to_do(config, resume_state) >= MIN_UPDATES_TO_COMPILE
-        self.learner = build_learner(config, self.info, self.device, compile=compile)
+        try:
+            check_memory(config, self.info)  # before allocating anything large
+            self.files.claim(new_run=resume_state is None)
+            metrics_file.check(self.files.metrics)  # one line, and nothing changed, if bad
+            compile = (
+                config.compile and _updates_to_do(config, resume_state) >= MIN_UPDATES_TO_COMPILE
+            )
+            self.learner = build_learner(config, self.info, self.device, compile=compile)
+            self.buffer = ReplayBuffer(config.buffer_size, self.info.obs_dim, self.info.act_dim,
+                                       seed=int(seeds[1]), device=self.device)  # fmt: skip
+        except BaseException:
+            self._close()
+            raise
         self.actor = self.learner.actor
-        self.buffer = ReplayBuffer(
-            config.buffer_size,
-            self.info.obs_dim,
-            self.info.act_dim,
-            seed=int(seeds[1]),
-            device=self.device,
-        )
-        self.noise = make_noise(
-            config.noise,
-            self.info.act_dim,
-            sigma=config.noise_sigma,
-            theta=config.noise_theta,
-            dt=config.noise_dt,
-            seed=int(seeds[2]),
-        )
+        self.noise = make_noise(config.noise, self.info.act_dim, sigma=config.noise_sigma,
+                                theta=config.noise_theta, dt=config.noise_dt,
+                                seed=int(seeds[2]))  # fmt: skip
         # Act with the policy output the update computes along the way (cheaper: see
         # DDPGLearner.update_and_act); not with observation normalisation, whose statistics
         # must take the next observation in after the update and before acting on it.
@@ -149,19 +104,19 @@ class Trainer:
         if resume_state is not None:
             self._restore(resume_state)
 
-    # ----------------------------------------------------------------------------- loop
-
     def run(self) -> TrainResult:
         """Train until `total_steps`; write the final checkpoint; return the summary."""
         config = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        logger = MetricsLogger(self.run_dir, resume_step=self.step if self.step else None)
+        try:
+            self.files.write_config(config)
+            logger = MetricsLogger(self.run_dir, resume_step=self.step if self.step else None)
+        except BaseException:
+            self._close()
+            raise
         started = time.perf_counter()
         sps = SpsMeter(self.step, started)
-        sums = LossAverager()
-        tb_sums = LossAverager()
-        obs, _ = self.env.reset()
+        sums, tb_sums = LossAverager(), LossAverager()
+        obs = self._checked(self.env.reset()[0])
         self.noise.reset()
         episode_return, episode_length = 0.0, 0
         next_mu: torch.Tensor | None = None  # mu(obs), when the last update computed it
@@ -172,12 +127,13 @@ class Trainer:
                     self.actor.obs_normalizer.update(torch.as_tensor(obs, device=self.device))
                 action = self._explore_action(obs, next_mu)
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                next_obs = self._checked(next_obs, reward)
                 # Only `terminated` is stored: a time-limit truncation still bootstraps.
                 self.buffer.add(obs, action, reward, next_obs, terminated)
                 episode_return += float(reward)
                 episode_length += 1
                 episode_over = terminated or truncated
-                obs = self.env.reset()[0] if episode_over else next_obs  # acted on next
+                obs = self._checked(self.env.reset()[0]) if episode_over else next_obs
 
                 next_mu = None
                 if self.step > config.learning_starts and len(self.buffer) >= config.batch_size:
@@ -193,14 +149,9 @@ class Trainer:
                 if episode_over:
                     self.episodes += 1
                     self.last_return = episode_return
-                    logger.log_row(
-                        self.step,
-                        wall_time=self._elapsed(started),
-                        episode_return=episode_return,
-                        episode_length=episode_length,
-                        sps=sps.value(self.step),
-                        **sums.pop(),
-                    )
+                    logger.log_row(self.step, wall_time=self._elapsed(started),
+                                   episode_return=episode_return, episode_length=episode_length,
+                                   sps=sps.value(self.step), **sums.pop())  # fmt: skip
                     self.noise.reset()
                     episode_return, episode_length = 0.0, 0
 
@@ -219,17 +170,10 @@ class Trainer:
                     self._report(sps.value(self.step), "step")
         finally:
             logger.close()
-            self.env.close()
-            self.eval_env.close()
-        return TrainResult(
-            run_dir=self.run_dir,
-            steps=self.step,
-            wall_time=self._elapsed(started),
-            best_eval=self.best_eval,
-            best_eval_step=self.best_eval_step,
-            last_eval=self.last_eval,
-            compile_seconds=self.learner.compile_seconds,
-        )
+            self._close()
+        return TrainResult(self.run_dir, self.step, self._elapsed(started), self.best_eval,
+                           self.best_eval_step, self.last_eval,
+                           self.learner.compile_seconds)  # fmt: skip
 
     def _explore_action(self, obs: np.ndarray, mu: torch.Tensor | None) -> np.ndarray:
         """Random before `learning_starts`, then mu(obs) plus noise; `mu`, shape (1, act_dim),
@@ -249,9 +193,19 @@ class Trainer:
         """One observation as a float32 batch of one, shape (1, obs_dim), on the device."""
         return torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
 
+    def _checked(self, obs: np.ndarray, reward: float = 0.0) -> np.ndarray:
+        """`obs` if it and `reward` are finite; else the env is at fault, not the learner."""
+        if not (np.isfinite(obs).all() and math.isfinite(reward)):
+            what = "observation" if not np.isfinite(obs).all() else f"reward ({reward})"
+            raise EnvError(
+                f"{self.config.env_id} returned a non-finite {what} at step {self.step}; "
+                f"the env is at fault, not the learner ({self._kept()})"
+            )
+        return obs
+
     def _evaluate(self, logger: MetricsLogger, started: float, sps: float) -> None:
-        """Evaluate the actor without noise, log the row (returns, saturation, the critic's
-        bias), keep a new best."""
+        """Evaluate the actor without noise and log the row; a new best after learning
+        started becomes best.pt (an evaluation of the untrained actor never does)."""
         evaluation = evaluate_agent(
             self._actor_output, self._q_values, self.eval_env, episodes=self.config.eval_episodes,
             gamma=self.config.gamma, low=self.info.action_low, high=self.info.action_high,
@@ -259,7 +213,8 @@ class Trainer:
         mean = float(evaluation.returns.mean())
         self.last_eval = mean
         logger.log_row(self.step, wall_time=self._elapsed(started), **evaluation.columns(), sps=sps)
-        if self.best_eval is None or mean > self.best_eval:
+        learning = self.step > self.config.learning_starts
+        if learning and (self.best_eval is None or mean > self.best_eval):
             self.best_eval, self.best_eval_step = mean, self.step
             self._save("best.pt", started, include_buffer=False)
         if self.reporter is not None:
@@ -278,28 +233,29 @@ class Trainer:
     def _check_finite(self, metrics: dict[str, float]) -> None:
         bad = [name for name, value in metrics.items() if not math.isfinite(value)]
         if bad:
-            last = self.run_dir / "checkpoints" / "last.pt"
-            kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
+            what = {"critic_loss": "the critic's loss", "q_mean": "the critic's Q",
+                    "actor_loss": "the actor's loss (-Q)"}[bad[0]]  # fmt: skip
             raise TrainingDivergedError(
-                f"training diverged at step {self.step}: {', '.join(bad)} became "
-                f"{metrics[bad[0]]}; {kept}. Try lower learning rates (--lr-critic, --lr-actor)."
+                f"training diverged: {what} became {metrics[bad[0]]} at update "
+                f"{self.learner.num_updates} (step {self.step}); {self._kept()}. "
+                "Try lower learning rates (--lr-critic, --lr-actor)."
             )
 
+    def _kept(self) -> str:
+        last = self.files.last
+        return f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
+
     def _report(self, sps: float, event: str) -> None:
-        self.reporter(
-            Progress(
-                step=self.step,
-                total_steps=self.config.total_steps,
-                sps=sps,
-                last_return=self.last_return,
-                last_eval=self.last_eval,
-                best_eval=self.best_eval,
-                event=event,
-            )
-        )
+        self.reporter(Progress(self.step, self.config.total_steps, sps, self.last_return,
+                               self.last_eval, self.best_eval, event))  # fmt: skip
 
     def _elapsed(self, started: float) -> float:
         return self.wall_time_before + time.perf_counter() - started
+
+    def _close(self) -> None:
+        self.env.close()
+        self.eval_env.close()
+        self.files.release()
 
     # ----------------------------------------------------------------------- checkpoints
 
@@ -317,14 +273,9 @@ class Trainer:
             "learner": self.learner.state_dict(),
             "noise": self.noise.state_dict(),
             "buffer": self.buffer.state_dict() if include_buffer else None,
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "env": self.env.unwrapped.np_random.bit_generator.state,
-                "action_space": self.env.action_space.np_random.bit_generator.state,
-                "eval_env": self.eval_env.unwrapped.np_random.bit_generator.state,
-            },
+            "rng": capture_rng(self.env, self.eval_env),
         }
-        save_checkpoint(self.run_dir / "checkpoints" / name, state)
+        save_checkpoint(self.files.checkpoints / name, state)
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:
@@ -332,10 +283,7 @@ class Trainer:
             self.noise.load_state_dict(state["noise"])
             if state.get("buffer") is not None:
                 self.buffer.load_state_dict(state["buffer"])
-            torch.set_rng_state(state["rng"]["torch"])
-            self.env.unwrapped.np_random.bit_generator.state = state["rng"]["env"]
-            self.env.action_space.np_random.bit_generator.state = state["rng"]["action_space"]
-            self.eval_env.unwrapped.np_random.bit_generator.state = state["rng"]["eval_env"]
+            restore_rng(state["rng"], self.env, self.eval_env)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(
                 f"checkpoint in {self.run_dir} does not match this run's setup ({exc})"

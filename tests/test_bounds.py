@@ -20,7 +20,7 @@ from ddpg_robot.config import resolve_config
 from ddpg_robot.learner import DDPGLearner
 from ddpg_robot.logger import read_metrics
 from ddpg_robot.networks import Actor
-from ddpg_robot.trainer import start
+from ddpg_robot.runs import start
 
 LOW, HIGH = torch.tensor([-1.0]), torch.tensor([3.0])  # width 4
 

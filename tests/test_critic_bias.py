@@ -20,7 +20,7 @@ from ddpg_robot.critic_bias import (
 from ddpg_robot.envs import make_env
 from ddpg_robot.evaluation import evaluate_policy, record_episodes
 from ddpg_robot.logger import read_metrics
-from ddpg_robot.trainer import start
+from ddpg_robot.runs import start
 
 COUNTDOWN_STEPS = 20  # CountdownEnv's episode length
 COUNTDOWN_GAMMA = 0.5  # the discount its observation is built for; powers of 2 are exact floats

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
 from tensorboardX import SummaryWriter
 
-CSV_COLUMNS = (
-    "step",
-    "wall_time",
-    "episode_return",
-    "episode_length",
-    "eval_return_mean",
-    "eval_return_std",
-    "eval_saturation",
-    "q_estimate",
-    "q_realized",
-    "q_bias",
-    "q_bias_rel",
-    "q_bias_states",
-    "critic_loss",
-    "actor_loss",
-    "q_mean",
-    "sps",
-)
-"""One row per finished training episode and one per evaluation; blank where not applicable."""
+from ddpg_robot.metrics_file import CSV_COLUMNS, prepare, read_metrics
+
+__all__ = ["CSV_COLUMNS", "LossAverager", "MetricsLogger", "read_metrics"]
 
 _EVAL_SCALARS = frozenset({"q_estimate", "q_realized", "q_bias", "q_bias_rel", "q_bias_states"})
 """Evaluation columns without the `eval_` prefix (the critic's bias): TensorBoard's eval/ group."""
@@ -36,25 +19,18 @@ _EVAL_SCALARS = frozenset({"q_estimate", "q_realized", "q_bias", "q_bias_rel", "
 class MetricsLogger:
     """Appends rows to `metrics.csv` and the same scalars to TensorBoard event files.
 
-    `resume_step`: rows and events logged after this step (by a run killed after its last
-    checkpoint) are dropped, so a resumed run does not repeat steps.
+    `resume_step`: the step of the checkpoint a run continues from (None for a new run).
+    Rows an earlier process logged after it stay in metrics.csv, marked superseded
+    (ddpg_robot/metrics_file.py); TensorBoard hides its events after that step.
     """
 
     def __init__(self, run_dir: Path, *, resume_step: int | None = None) -> None:
         self.csv_path = run_dir / "metrics.csv"
-        # A new run (resume_step None) starts from step 0: rows a dead, never-checkpointed run
-        # left in this directory are dropped, like a resumed run's rows after its checkpoint.
-        keep_until = resume_step or 0
-        if self.csv_path.exists():
-            _truncate_after(self.csv_path, keep_until)
-        new_file = not self.csv_path.exists() or self.csv_path.stat().st_size == 0
+        continue_from = resume_step or 0
+        prepare(self.csv_path, continue_from=continue_from)
         self._file = open(self.csv_path, "a", newline="")  # noqa: SIM115 - closed in close()
         self._csv = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
-        if new_file:
-            self._csv.writeheader()
-            self._file.flush()
-        # purge_step hides events logged after `keep_until` by an earlier process in this dir.
-        self._tb = SummaryWriter(str(run_dir), purge_step=keep_until, flush_secs=30)
+        self._tb = SummaryWriter(str(run_dir), purge_step=continue_from, flush_secs=30)
 
     def log_row(self, step: int, **values: float | int | None) -> None:
         """Write one CSV row (missing columns blank) and every finite value to TensorBoard."""
@@ -73,26 +49,6 @@ class MetricsLogger:
     def close(self) -> None:
         self._file.close()
         self._tb.close()
-
-
-def read_metrics(path: Path) -> list[dict[str, str]]:
-    """Rows of a metrics.csv as dicts of strings (blank = not applicable)."""
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _truncate_after(path: Path, step: int) -> None:
-    """Rewrite `path` with the current columns (older files gain new ones), rows <= `step`."""
-    rows = read_metrics(path)
-    kept = [row for row in rows if row.get("step") and int(row["step"]) <= step]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(kept)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _fmt(value: float | int | None) -> str:

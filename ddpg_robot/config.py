@@ -122,6 +122,24 @@ class TrainConfig:
                 )
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ConfigError("the environment id must be a non-empty string like HalfCheetah-v4")
+        if self.seed >= 2**32:
+            raise ConfigError(f"--seed must be below 2**32, got {self.seed}")
+        return self
+
+    def check_learns(self) -> TrainConfig:
+        """Raise `ConfigError` when a run of this config could never update its networks
+        (checked where users start runs: `train`, `sweep`); return self for chaining."""
+        if self.batch_size > self.buffer_size:
+            raise ConfigError(
+                f"--batch-size {self.batch_size:,} is larger than --buffer-size "
+                f"{self.buffer_size:,}: the run could never sample a batch to learn from"
+            )
+        if self.total_steps <= self.learning_starts:
+            raise ConfigError(
+                f"--total-steps {self.total_steps:,} is not above --learning-starts "
+                f"{self.learning_starts:,}, so the run would never update its networks; raise "
+                "--total-steps or lower --learning-starts"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,21 +252,37 @@ RESUMABLE_FIELDS = frozenset(
 """Settings a resumed run may change: how long it runs and how it is watched, not what it learns."""
 
 
-def resolve_resumed_config(saved: dict[str, Any], overrides: dict[str, Any]) -> TrainConfig:
-    """The saved config of a run, with `overrides` applied where a resume may change them."""
+def resolve_resumed_config(
+    saved: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[TrainConfig, list[str]]:
+    """The saved config of a run with `overrides` applied where a resume may change them,
+    and what changed (`"total_steps: 1000000 -> 500000"`), for the caller to say.
+
+    A setting this version does not know, or one that would change what is learned, is
+    refused with one line rather than dropped.
+    """
     values = dict(saved)
     values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)}; valid names are {', '.join(sorted(known))}"
+        )
+    changes = []
     for name, value in overrides.items():
         if name == "hidden_sizes":
             value = parse_hidden_sizes(value)
-        if name in RESUMABLE_FIELDS:
-            values[name] = value
-        elif name in values and values[name] != value:
+        if values.get(name) == value:
+            continue
+        if name not in RESUMABLE_FIELDS:
             raise ConfigError(
-                f"cannot change {_flag(name)} when resuming (run has {values[name]!r}); "
+                f"cannot change {_flag(name)} when resuming (run has {values.get(name)!r}); "
                 f"only {', '.join(sorted(_flag(n) for n in RESUMABLE_FIELDS))} may change"
             )
-    return resolve_config(values.pop("env_id"), values)
+        changes.append(f"{name}: {values.get(name)!r} -> {value!r}")
+        values[name] = value
+    return resolve_config(values.pop("env_id"), values), changes
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

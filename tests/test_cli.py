@@ -102,7 +102,7 @@ def test_train_options_are_generated_from_the_config_fields(tmp_path: Path) -> N
         assert " ".join(docs[field.name].split()) in result.stdout, field.name
     run_dir = tmp_path / "run"
     code, _, err = run_main(["train", "TestPoint-v0", "--run-dir", str(run_dir), "--quiet",
-                             "--total-steps", "60", "--learning-starts", "60", "--eval-every",
+                             "--total-steps", "60", "--learning-starts", "59", "--eval-every",
                              "0", "--noise-theta", "0.3", "--no-save-buffer"])  # fmt: skip
     assert code == 0, err
     saved = json.loads((run_dir / "config.json").read_text())

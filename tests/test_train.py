@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ddpg_robot import trainer
+from ddpg_robot import runs
 from ddpg_robot.checkpoint import load_checkpoint
 from ddpg_robot.config import MIN_UPDATES_TO_COMPILE, resolve_config, resolve_resumed_config
 from ddpg_robot.logger import CSV_COLUMNS, MetricsLogger, read_metrics
@@ -153,7 +153,7 @@ def test_acting_with_the_action_from_the_update_changes_nothing(tmp_path: Path) 
     })  # fmt: skip
     states = []
     for act_in_update in (True, False):
-        run = trainer.start(config, tmp_path / str(act_in_update))
+        run = runs.start(config, tmp_path / str(act_in_update))
         assert run.act_in_update  # the default, without observation normalisation
         run.act_in_update = act_in_update
         run.run()
@@ -193,6 +193,7 @@ def test_resume_after_sigkill_continues_the_step_count(tmp_path: Path) -> None:
     code, out, err = _train(run_dir, "--resume", "--total-steps", str(total))
     assert code == 0, err
     assert f"from step {saved_step:,}" in out
+    assert f"resuming with total_steps: 100000 -> {total}" in err  # the change is said
 
     resumed = load_checkpoint(last)
     assert resumed["step"] == total
@@ -213,7 +214,8 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Pat
         "--lr-critic", "1e30", "--lr-actor", "1e30",
     )  # fmt: skip
     assert code != 0
-    assert "training diverged at step" in err and "last good checkpoint" in err
+    assert "training diverged: the " in err and " at update " in err
+    assert "last good checkpoint" in err and "Try lower learning rates" in err
     assert "Traceback" not in err
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
     assert 100 <= state["step"] <= 300
@@ -252,7 +254,7 @@ def test_compile_applies_to_runs_with_enough_updates_left(tmp_path: Path) -> Non
     base = {"hidden_sizes": "32,32", "batch_size": 32, "learning_starts": 200}
 
     def compiles(name: str, **overrides: object) -> bool:
-        run = trainer.start(resolve_config("InvertedPendulum-v4", {**base, **overrides}),
+        run = runs.start(resolve_config("InvertedPendulum-v4", {**base, **overrides}),
                             tmp_path / name)  # fmt: skip
         run.env.close()
         run.eval_env.close()
@@ -269,4 +271,20 @@ def test_no_compile_flag_reaches_the_config_and_a_resume_may_change_it(tmp_path:
     assert "compiled in" not in out
     saved = json.loads((tmp_path / "nc" / "config.json").read_text())
     assert saved["compile"] is False
-    assert resolve_resumed_config(saved, {"compile": True}).compile is True
+    config, changes = resolve_resumed_config(saved, {"compile": True})
+    assert config.compile is True and changes == ["compile: False -> True"]
+
+
+def test_best_pt_only_holds_weights_from_after_learning_started(tmp_path: Path) -> None:
+    """The first evaluation (before --learning-starts) scores the untrained actor: it is
+    logged, but it never becomes best.pt, which export takes by default (even when the
+    untrained actor scored higher, as here: a large actor learning rate saturates it)."""
+    code, _, err = _train(tmp_path / "r", "--total-steps", "500", "--learning-starts", "300",
+                          "--eval-every", "250", "--lr-actor", "0.05", "--seed", "2",
+                          "--quiet")  # fmt: skip
+    assert code == 0, err
+    rows = read_metrics(tmp_path / "r" / "metrics.csv")
+    evals = {int(r["step"]): float(r["eval_return_mean"]) for r in rows if r["eval_return_mean"]}
+    assert list(evals) == [250, 500] and evals[250] > evals[500]  # untrained scored higher
+    best = load_checkpoint(tmp_path / "r" / "checkpoints" / "best.pt")
+    assert best["best_eval_step"] == 500 and best["best_eval"] == evals[500]

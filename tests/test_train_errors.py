@@ -89,7 +89,7 @@ def test_corrupt_checkpoint_on_resume(tmp_path: Path) -> None:
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint at all")
     _fails_with(["train", "InvertedPendulum-v4", "--resume", "--run-dir", str(tmp_path)],
-                "is not a readable ddpg-robot checkpoint")  # fmt: skip
+                "is not a readable ddpg-robot checkpoint: truncated, damaged")  # fmt: skip
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -108,7 +108,8 @@ def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
 
 def test_resume_refuses_to_change_the_algorithm(tmp_path: Path) -> None:
     code, _, err = run_main(["train", "InvertedPendulum-v4", "--run-dir", str(tmp_path),
-                             "--total-steps", "50", "--eval-every", "0", "--quiet"])  # fmt: skip
+                             "--total-steps", "60", "--learning-starts", "50", "--eval-every",
+                             "0", "--quiet"])  # fmt: skip
     assert code == 0, err
     _fails_with(["train", "InvertedPendulum-v4", "--resume", "--run-dir", str(tmp_path),
                  "--lr-actor", "0.5"], "cannot change --lr-actor when resuming")  # fmt: skip

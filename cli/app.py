@@ -6,6 +6,7 @@ Each command parses its options, calls the library and prints. User errors
 
 from __future__ import annotations
 
+import errno
 import sys
 from importlib import metadata
 
@@ -53,10 +54,24 @@ def version() -> None:
             typer.echo(f"{dist} (not installed)")
 
 
+FILE_SYSTEM_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+"""What the machine, not the code, can get wrong while a command writes files."""
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into one clear line."""
     try:
         app()
     except DDPGRobotError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in FILE_SYSTEM_ERRORS:
+            raise
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        typer.echo(
+            f"error: {exc.strerror.lower()}{where}; files already written are intact (a "
+            "training run continues with --resume once the cause is fixed)",
+            err=True,
+        )
         sys.exit(2)

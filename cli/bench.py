@@ -15,14 +15,21 @@ bench_app = typer.Typer(
 @bench_app.command("latency")
 def latency(
     model: Annotated[Path, typer.Argument(help="An exported .onnx policy.")],
-    calls: Annotated[int, typer.Option(help="Timed calls per contender (>= 10,000).")] = 10_000,
+    calls: Annotated[
+        int, typer.Option(help="Timed calls per contender (10,000 or more for a stable p99).")
+    ] = 10_000,
     warmup: Annotated[int, typer.Option(help="Untimed calls first.")] = 1_000,
 ) -> None:
     """Batch-1 act() latency beside bare onnxruntime and torch eager, the cost of each opt-in
     guard (rate limit, watchdog) when on; import time and RSS."""
     from ddpg_robot.bench_latency import measure_latency, process_footprint
+    from ddpg_robot.errors import DDPGRobotError
     from ddpg_robot.evaluation import load_controller
 
+    if calls < 1 or warmup < 0:
+        raise DDPGRobotError(
+            f"--calls must be at least 1 and --warmup at least 0 ({calls}, {warmup})"
+        )
     load_controller(model)  # one-line errors for a missing or foreign file
     figures = measure_latency(model, calls=calls, warmup=warmup)
     typer.echo(
@@ -72,6 +79,12 @@ def train_bench(
     import statistics
 
     from ddpg_robot import bench_train as bt
+    from ddpg_robot.errors import DDPGRobotError
+
+    if rounds < 1 or updating_steps < 1 or random_steps < 0:
+        raise DDPGRobotError(
+            "--rounds and --updating-steps must be at least 1 and --random-steps at least 0"
+        )
 
     bt.make_env(env_id, seed=0).close()  # a bad env id: one line here, not in a child
     settings = bt.BenchSettings(env_id=env_id, random_steps=random_steps,

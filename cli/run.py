@@ -20,21 +20,37 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed of the env.")] = 0,
 ) -> None:
     """Run a policy in a control loop, as a robot stack would, and report step latency."""
+    import math
+
+    import numpy as np
+
     from ddpg_robot.control_loop import ControlLoop
     from ddpg_robot.envs import make_env
-    from ddpg_robot.errors import DDPGRobotError
-    from ddpg_robot.evaluation import load_controller
+    from ddpg_robot.errors import DDPGRobotError, EnvError
+    from ddpg_robot.evaluation import check_interface, load_controller
 
     if steps <= 0:
         raise DDPGRobotError(f"--steps must be a positive integer, got {steps}")
+    if hz is not None and not (math.isfinite(hz) and hz > 0):
+        raise DDPGRobotError(f"--hz must be a positive number of control steps a second, got {hz}")
     controller = load_controller(model)
     sim = make_env(env, seed=seed)
-    state = {"obs": sim.reset()[0], "return": 0.0, "episodes": 0, "returns": []}
+    trained_on = controller.metadata.get("env_id", "an unnamed env")
+    try:
+        check_interface(sim, env, controller.obs_dim, controller.act_dim, controller.action_low,
+                        controller.action_high, trained_on)  # fmt: skip
+    except DDPGRobotError:
+        sim.close()
+        raise
+    state = {"obs": sim.reset()[0], "return": 0.0, "episodes": 0, "returns": [], "step": 0}
 
     def read_obs():
+        if not np.isfinite(state["obs"]).all():
+            raise EnvError(f"{env} returned a non-finite observation at step {state['step']}")
         return state["obs"]
 
     def write_action(action):
+        state["step"] += 1
         obs, reward, terminated, truncated, _ = sim.step(action)
         state["return"] += float(reward)
         if terminated or truncated:

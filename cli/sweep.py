@@ -30,8 +30,10 @@ def sweep(
 ) -> None:
     """Run every (config, seed) as its own training run on Ray; summary.csv and curves.png."""
     from ddpg_robot.config import load_config_file
-    from ddpg_robot.sweep import aggregate_by_config, parse_grid, run_sweep
+    from ddpg_robot.envs import make_env
+    from ddpg_robot.sweep import SweepError, aggregate_by_config, parse_grid, run_sweep
 
+    make_env(env_id).close()  # a bad env id: one line here, before Ray starts
     base = load_config_file(config) if config is not None else {}
     if total_steps is not None:
         base["total_steps"] = total_steps
@@ -47,6 +49,11 @@ def sweep(
     )
     if (out / "curves.png").exists():
         typer.echo(f"curves: {out / 'curves.png'}")
+    if failed:
+        raise SweepError(
+            f"{len(failed)} of {len(rows)} trials failed (first: {failed[0]['error']}); "
+            f"see {out / 'summary.csv'}"
+        )
 
 
 def _print_table(table: list[dict]) -> None:

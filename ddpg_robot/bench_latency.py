@@ -94,6 +94,7 @@ def measure_latency(
     for fn in contenders.values():
         for i in range(warmup):
             fn(i % 256)
+    rounds = max(1, min(rounds, calls))  # `calls` timed calls, not more
     per_round = max(calls // rounds, 1)
     samples = {name: np.zeros(per_round * rounds) for name in contenders}
     names = list(contenders)

@@ -71,7 +71,7 @@ class ControlLoop:
             if not dt:
                 raise ValueError("the policy has no control_dt in its metadata: pass hz=")
             self.period = float(dt)
-        elif hz <= 0:
+        elif not hz > 0:  # NaN too
             raise ValueError(f"hz must be positive, got {hz}")
         else:
             self.period = 0.0 if hz == float("inf") else 1.0 / hz

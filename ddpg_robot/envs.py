@@ -58,12 +58,17 @@ def make_env(env_id: str, seed: int | None = None, **kwargs) -> gym.Env:
     by `action_space.seed(seed)`, so later plain `reset()` calls continue a seeded stream.
     Raises `EnvError` for an unknown id (with close names) or spaces DDPG cannot handle.
     """
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed < 2**32):
+        raise EnvError(f"--seed must be an integer in [0, 2**32), got {seed}")
     try:
         env = gym.make(env_id, **kwargs)
     except gym.error.Error as exc:
         raise EnvError(_unknown_env_message(env_id, exc)) from None
     except ImportError as exc:
         raise EnvError(f"cannot create {env_id}: a dependency is missing ({exc})") from None
+    except TypeError as exc:  # the env's constructor rejected an argument (render_mode, ...)
+        given = ", ".join(kwargs) or "no arguments"
+        raise EnvError(f"cannot create {env_id} with {given}: {exc}") from None
     try:
         check_spaces(env_id, env.observation_space, env.action_space)
     except EnvError:
@@ -91,6 +96,14 @@ def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Sp
         )
     if len(action_space.shape) != 1:
         raise EnvError(f"{env_id} has actions of shape {action_space.shape}; need a flat vector")
+    fixed = np.flatnonzero(~(action_space.high > action_space.low))
+    if len(fixed):
+        i = int(fixed[0])
+        raise EnvError(
+            f"{env_id}'s action {i} has low {action_space.low[i]:g} and high "
+            f"{action_space.high[i]:g}: there is nothing to choose along it; drop that "
+            "action from the env (or give it a range) to train on it"
+        )
     if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
         raise EnvError(
             f"{env_id} has observations {observation_space}; ddpg-robot needs a flat Box. "

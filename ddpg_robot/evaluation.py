@@ -13,7 +13,7 @@ import numpy as np
 from ddpg_robot.bounds import saturation_rate
 from ddpg_robot.critic_bias import CriticBias, QValues, measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
-from ddpg_robot.errors import DDPGRobotError
+from ddpg_robot.errors import DDPGRobotError, EnvError
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps one observation (obs_dim,) to one action (act_dim,) in env units."""
@@ -98,6 +98,12 @@ def record_episodes(policy: Policy, env: gym.Env, episodes: int) -> list[Episode
         observations, actions, rewards = [], [], []
         total, terminated, truncated = 0.0, False, False
         while not (terminated or truncated):
+            if not np.isfinite(obs).all():
+                name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+                raise EnvError(
+                    f"{name} returned a non-finite observation at step {len(rewards)} of an "
+                    "evaluation episode; the env is at fault, not the policy"
+                )
             action = policy(obs)
             observations.append(np.array(obs))  # a copy: an env may reuse its obs buffer
             actions.append(np.array(action))
@@ -159,9 +165,9 @@ def evaluate_model(
         interface = (actor.obs_dim, actor.act_dim, actor.action_low.numpy(),
                      actor.action_high.numpy(), state["env"]["env_id"])  # fmt: skip
 
-    env = make_env(env_id, seed=seed, render_mode="rgb_array" if video is not None else None)
+    env = make_env(env_id, seed=seed, **({} if video is None else {"render_mode": "rgb_array"}))
     try:
-        _check_interface(env, env_id, *interface)
+        check_interface(env, env_id, *interface)
         if video is None:
             return EvalResult(evaluate_policy(policy, env, episodes), kind)
         first = _record_episode(policy, env, Path(video))
@@ -184,7 +190,7 @@ def load_controller(path: str | Path, **kwargs: Any) -> Any:
         raise EvaluationError(str(exc)) from None
 
 
-def _check_interface(
+def check_interface(
     env: gym.Env,
     env_id: str,
     obs_dim: int,
@@ -193,6 +199,7 @@ def _check_interface(
     high: np.ndarray,
     trained_on: str,
 ) -> None:
+    """Raise `EvaluationError` unless `env` has the policy's sizes and action bounds."""
     info = env_info(env)
     same_bounds = np.allclose(info.action_low, low) and np.allclose(info.action_high, high)
     if (info.obs_dim, info.act_dim) != (obs_dim, act_dim) or not same_bounds:

@@ -72,6 +72,8 @@ def export_policy(
     ckpt = resolve_checkpoint(source, checkpoint)
     actor, state = load_actor(ckpt)
     out_path = Path(out) if out is not None else _default_output(ckpt)
+    if out_path.is_dir():
+        raise ExportError(f"-o {out_path} is a folder; give a file name such as policy.onnx")
     if not out_path.parent.is_dir():
         raise ExportError(f"output folder {out_path.parent} does not exist; create it first")
     if control_dt is not None and not (math.isfinite(control_dt) and control_dt > 0):
@@ -85,22 +87,25 @@ def export_policy(
     metadata = policy_metadata(actor, state, control_dt=float(control_dt))
     module = BoundedPolicy(actor).eval()
 
-    with atomic_path(out_path) as tmp:  # the file appears only once every check passed
-        torch_to_onnx(module, actor.obs_dim, tmp)
-        model = onnx.load(str(tmp))
-        for key, value in metadata.items():
-            entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
-        model.doc_string = f"ddpg-robot policy for {metadata['env_id']}"
-        onnx.checker.check_model(model, full_check=True)
-        onnx.save(model, str(tmp))
-        probes = parity_probes(actor, state["env"]["env_id"], parity_samples, seed)
-        report = check_parity(actor, tmp, probes)
-        if not report.ok:
-            raise ExportError(
-                f"the ONNX graph does not compute the actor: {report.failures[0]}; "
-                "the file was not written"
-            )
+    try:
+        with atomic_path(out_path) as tmp:  # the file appears only once every check passed
+            torch_to_onnx(module, actor.obs_dim, tmp)
+            model = onnx.load(str(tmp))
+            for key, value in metadata.items():
+                entry = model.metadata_props.add()
+                entry.key, entry.value = key, value
+            model.doc_string = f"ddpg-robot policy for {metadata['env_id']}"
+            onnx.checker.check_model(model, full_check=True)
+            onnx.save(model, str(tmp))
+            probes = parity_probes(actor, state["env"]["env_id"], parity_samples, seed)
+            report = check_parity(actor, tmp, probes)
+            if not report.ok:
+                raise ExportError(
+                    f"the ONNX graph does not compute the actor: {report.failures[0]}; "
+                    "the file was not written"
+                )
+    except OSError as exc:  # a read-only folder, a full disk
+        raise ExportError(f"cannot write {out_path}: {exc.strerror}") from None
     return ExportReport(out_path, ckpt, report, probes.real_note, metadata)
 
 

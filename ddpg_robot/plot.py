@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ddpg_robot.atomic import atomic_path
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.logger import read_metrics
 
@@ -51,6 +52,8 @@ def load_run(run_dir: str | Path) -> RunCurves:
     try:
         rows = read_metrics(metrics)
         config = json.loads(config_file.read_text())
+        if not isinstance(config, dict):
+            raise ValueError(f"config.json holds a {type(config).__name__}, not settings")
         episodes = [r for r in rows if r.get("episode_return")]
         evals = [r for r in rows if r.get("eval_return_mean")]
         biased = [r for r in evals if r.get("q_estimate")]
@@ -93,8 +96,17 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
     import matplotlib.pyplot as plt
 
     out = Path(out)
+    if out.is_dir():
+        raise PlotError(f"-o {out} is a folder; give a file name such as {out / 'curve.png'}")
     if not out.parent.is_dir():
         raise PlotError(f"output folder {out.parent} does not exist")
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if out.suffix.lstrip(".").lower() not in formats:
+        raise PlotError(
+            f"-o {out}: cannot write a {out.suffix or 'suffix-less'} file; end the name in "
+            f"one of {', '.join('.' + f for f in sorted(formats))}"
+        )
     runs = [load_run(d) for d in run_dirs]
     if not runs:
         raise PlotError("give at least one run dir")
@@ -127,7 +139,8 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
             break
     fig.suptitle(", ".join(env_ids))
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with atomic_path(out) as tmp:  # a full disk leaves no half-written image behind
+        fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".").lower())
     plt.close(fig)
     return out
 

@@ -22,9 +22,9 @@ def latency(
 ) -> None:
     """Batch-1 act() latency beside bare onnxruntime and torch eager, the cost of each opt-in
     guard (rate limit, watchdog) when on; import time and RSS."""
-    from ddpg_robot.bench_latency import measure_latency, process_footprint
     from ddpg_robot.errors import DDPGRobotError
     from ddpg_robot.evaluation import load_controller
+    from ddpg_robot.tools.bench_latency import measure_latency, process_footprint
 
     if calls < 1 or warmup < 0:
         raise DDPGRobotError(
@@ -78,8 +78,8 @@ def train_bench(
     """`ddpg-robot train` vs a plain CleanRL-style loop: whole-run times, alternating A B."""
     import statistics
 
-    from ddpg_robot import bench_train as bt
     from ddpg_robot.errors import DDPGRobotError
+    from ddpg_robot.tools import bench_train as bt
 
     if rounds < 1 or updating_steps < 1 or random_steps < 0:
         raise DDPGRobotError(

@@ -17,6 +17,6 @@ def plot(
 ) -> None:
     """Plot episode and evaluation returns, and the critic's estimate against the realized
     return, against steps; seeds of one config as mean and spread."""
-    from ddpg_robot.plot import plot_runs
+    from ddpg_robot.tools.plot import plot_runs
 
     typer.echo(f"wrote {plot_runs(run_dirs, output, smooth=smooth)}")

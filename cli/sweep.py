@@ -31,7 +31,7 @@ def sweep(
     """Run every (config, seed) as its own training run on Ray; summary.csv and curves.png."""
     from ddpg_robot.config import load_config_file
     from ddpg_robot.envs import make_env
-    from ddpg_robot.sweep import SweepError, aggregate_by_config, parse_grid, run_sweep
+    from ddpg_robot.tools.sweep import SweepError, aggregate_by_config, parse_grid, run_sweep
 
     make_env(env_id).close()  # a bad env id: one line here, before Ray starts
     base = load_config_file(config) if config is not None else {}

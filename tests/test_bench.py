@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ddpg_robot.bench_train import BenchSettings, run_in_fresh_process, timed_run
 from ddpg_robot.config import MIN_UPDATES_TO_COMPILE
+from ddpg_robot.tools.bench_train import BenchSettings, run_in_fresh_process, timed_run
 from tests.helpers import run_main
 
 

@@ -10,7 +10,7 @@ import matplotlib.image as mpimg
 import pytest
 
 from ddpg_robot.logger import read_metrics
-from ddpg_robot.plot import group_runs, load_run
+from ddpg_robot.tools.plot import group_runs, load_run
 from tests.helpers import run_main
 
 FAST = ["--total-steps", "300", "--learning-starts", "100", "--batch-size", "16",

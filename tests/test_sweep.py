@@ -15,7 +15,7 @@ import pytest
 
 from ddpg_robot.errors import ConfigError
 from ddpg_robot.logger import read_metrics
-from ddpg_robot.sweep import parse_grid, plan_trials
+from ddpg_robot.tools.sweep import parse_grid, plan_trials
 from tests.helpers import run_main
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "ddpg-robot[sweep]"')

@@ -169,7 +169,7 @@ def run_in_fresh_process(kind: str, s: BenchSettings) -> tuple[float, float | No
     interpreter and torch start-up, the same for both, are left out."""
     settings = json.dumps(dataclasses.asdict(s))
     done = subprocess.run(
-        [sys.executable, "-m", "ddpg_robot.bench_train", kind, settings],
+        [sys.executable, "-m", "ddpg_robot.tools.bench_train", kind, settings],
         capture_output=True,
         text=True,
         check=False,

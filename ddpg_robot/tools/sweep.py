@@ -186,7 +186,7 @@ def run_sweep(
     rows = write_summary(trials, out / "summary.csv")
     ok = [t.run_dir for t, r in zip(trials, rows) if r["status"] == "ok"]
     if ok:
-        from ddpg_robot.plot import plot_runs
+        from ddpg_robot.tools.plot import plot_runs
 
         plot_runs(ok, out / "curves.png")
     return rows

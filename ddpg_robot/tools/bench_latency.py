@@ -204,7 +204,7 @@ def process_footprint(model: str | Path) -> dict[str, dict[str, float]]:
             "c.act(o)",
         ),
         "torch eager": (
-            "import torch\nimport numpy as np\nimport ddpg_robot.bench_latency as bl",
+            "import torch\nimport numpy as np\nimport ddpg_robot.tools.bench_latency as bl",
             f"f = bl.torch_eager_from_onnx({str(model)!r}); "
             f"o = np.zeros((1, bl.obs_dim_of({str(model)!r})), np.float32)",
             "f(o)",

@@ -26,7 +26,7 @@ from torch.optim.adam import adam as functional_adam
 
 INDUCTOR_OPTIONS = {"cpp.vec_isa_ok": True, "cpp_wrapper": True, "size_asserts": False}
 """`cpp.vec_isa_ok`: trust the CPU's own flags for the SIMD level instead of proving each
-level with a test build loaded in a child process (~1.8 s in every new process); a compiler
+level with a test build loaded in a child process (seconds in every new process); a compiler
 that cannot build the level still fails into the eager fallback. `cpp_wrapper`,
 `size_asserts`: the update's kernel and matmul calls are made from C++, not Python, without
 re-checking the shapes the graph was compiled for (docs/benchmarks.md)."""

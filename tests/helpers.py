@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import onnx
@@ -66,3 +68,20 @@ def actor_from_onnx(path: str | Path) -> tuple[Actor, str]:
     state.update({k: v for k, v in weights.items() if k in state})
     actor.load_state_dict(state)
     return actor.requires_grad_(False).eval(), meta["env_id"]
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """`folder` as a fresh tmpfs mounted with `options` (`ro`, `size=3m`, ...): a real
+    read-only or full file system for fault tests. Skips the test where mounting is not
+    allowed (it needs root in a mount namespace)."""
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mount = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]
+    if subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here: needs root in a mount namespace")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

@@ -7,7 +7,6 @@ tests/test_faults.py kills real trainers.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import gymnasium as gym
@@ -17,7 +16,7 @@ import pytest
 import tests.envs  # noqa: F401  (registers TestPoint-v0)
 from ddpg_robot.export import export_policy
 from tests.envs import PointEnv
-from tests.helpers import run_main
+from tests.helpers import mounted_tmpfs, run_main
 
 QUICK = ["--learning-starts", "50", "--batch-size", "16", "--hidden-sizes", "16",
          "--eval-episodes", "1", "--buffer-size", "2000", "--quiet"]  # fmt: skip
@@ -266,14 +265,8 @@ def test_bad_input_is_one_line(case: str, trained: Path, tmp_path: Path) -> None
 @pytest.fixture
 def read_only_folder(tmp_path: Path):
     """A read-only file system (a tmpfs mounted ro): root ignores permission bits, not this."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a read-only tmpfs here (needs root in a mount namespace)")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    with mounted_tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
+        yield folder
 
 
 def test_read_only_places_are_one_line(read_only_folder: Path, trained: Path) -> None:

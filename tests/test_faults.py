@@ -16,7 +16,7 @@ import torch
 
 from ddpg_robot.checkpoint import load_checkpoint
 from ddpg_robot.metrics_file import read_metrics
-from tests.helpers import run_main
+from tests.helpers import mounted_tmpfs, run_main
 
 TRAIN = [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", "train",
          "InvertedPendulum-v4", "--learning-starts", "100", "--batch-size", "32",
@@ -211,14 +211,8 @@ def test_a_metrics_file_that_cannot_be_understood_stops_resume_untouched(
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 3 MB tmpfs: room for a run's files, not for a checkpoint with its buffer."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
-                             capture_output=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root in a mount namespace)")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    with mounted_tmpfs(tmp_path / "small", "size=3m") as folder:
+        yield folder
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_temp_files(small_disk: Path) -> None:

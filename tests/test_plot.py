@@ -48,6 +48,13 @@ def test_plot_writes_a_png(run_dirs: list[Path], tmp_path: Path) -> None:
     assert code == 0, err
     image = mpimg.imread(out)
     assert image.shape[0] > 300 and image.shape[1] > 800
+    # The results table: a row per config, its numbers those of the seeds' metrics.csv.
+    finals = [float(r["eval_return_mean"]) for d in run_dirs[:2]
+              for r in read_metrics(d / "metrics.csv") if r["eval_return_mean"]][2::3]  # fmt: skip
+    row = next(line for line in stdout.splitlines() if line.startswith("lr_actor=0.001 "))
+    fields = row.split()
+    assert fields[1:3] == ["2", "300"]
+    assert float(fields[3]) == pytest.approx(sum(finals) / 2, abs=0.05)
     assert image[..., :3].std() > 0.05  # curves drawn, not a blank canvas
 
 

@@ -41,6 +41,7 @@ class RunCurves:
     bias_steps: np.ndarray
     q_estimates: np.ndarray
     q_realized: np.ndarray
+    wall_time: float  # seconds, at the run's last row (earlier sessions of a resumed run included)
 
 
 def load_run(run_dir: str | Path) -> RunCurves:
@@ -68,6 +69,7 @@ def load_run(run_dir: str | Path) -> RunCurves:
             bias_steps=np.array([int(r["step"]) for r in biased]),
             q_estimates=np.array([float(r["q_estimate"]) for r in biased]),
             q_realized=np.array([float(r["q_realized"]) for r in biased]),
+            wall_time=float(rows[-1]["wall_time"] or 0.0) if rows else 0.0,
         )
     except (ValueError, KeyError, json.JSONDecodeError) as exc:
         raise PlotError(f"{run_dir}: unreadable metrics or config ({exc})") from None
@@ -85,6 +87,41 @@ def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
             label = f"{key.get('env_id')} {label}"
         groups.setdefault(label, []).append(run)
     return groups
+
+
+@dataclass
+class GroupSummary:
+    """One row of a results table: a config's seeds at their last evaluation."""
+
+    label: str
+    seeds: int
+    steps: int  # the fewest steps any seed has reached (they are compared there)
+    final_mean: float  # each seed's last deterministic evaluation, mean over seeds
+    final_std: float  # ... and its standard deviation over seeds
+    best_mean: float  # each seed's best evaluation, mean over seeds
+    final_bias: float | None  # the critic's bias at each seed's last evaluation, mean
+    wall_hours: float  # wall time per seed, mean
+
+
+def summarize_groups(runs: Sequence[RunCurves]) -> list[GroupSummary]:
+    """Per group of seeds (`group_runs`): final and best evaluation and the final critic
+    bias, over the seeds that evaluated at least once."""
+    table = []
+    for label, group in group_runs(runs).items():
+        done = [r for r in group if len(r.eval_means)]
+        if not done:
+            continue
+        final = np.array([r.eval_means[-1] for r in done])
+        biases = [r.q_estimates[-1] - r.q_realized[-1] for r in done
+                  if len(r.bias_steps) and r.bias_steps[-1] == r.eval_steps[-1]]  # fmt: skip
+        table.append(GroupSummary(
+            label=label, seeds=len(done), steps=int(min(r.eval_steps[-1] for r in done)),
+            final_mean=float(final.mean()), final_std=float(final.std()),
+            best_mean=float(np.mean([r.eval_means.max() for r in done])),
+            final_bias=float(np.mean(biases)) if biases else None,
+            wall_hours=float(np.mean([r.wall_time for r in done])) / 3600,
+        ))  # fmt: skip
+    return table
 
 
 def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 10) -> Path:
@@ -133,12 +170,15 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
     ax_bias.plot([], [], color="k", label="critic: Q(s, mu(s))")  # the legend names the styles
     ax_bias.plot([], [], color="k", linestyle="--", label="realized")
     ax_bias.legend(loc="best", fontsize="small")
-    for ax in (ax_eval, ax_train):  # the legend goes where there are curves to name
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best", fontsize="small")
-            break
+    handles, labels = next(
+        (ax.get_legend_handles_labels() for ax in (ax_eval, ax_train)
+         if ax.get_legend_handles_labels()[0]), ([], []),
+    )  # fmt: skip
     fig.suptitle(", ".join(env_ids))
-    fig.tight_layout()
+    if handles:  # below the panels: a config's label can be long, and hides no curve there
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 2),
+                   fontsize="small", frameon=False)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.06 * ((len(labels) + 1) // 2), 1, 1))
     with atomic_path(out) as tmp:  # a full disk leaves no half-written image behind
         fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".").lower())
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""`ddpg-robot eval MODEL --env ENV_ID`: deterministic returns of an ONNX policy or checkpoint."""
+"""`ddpg-robot eval MODEL [--env ENV_ID]`: deterministic returns of an ONNX policy or checkpoint."""
 
 from __future__ import annotations
 
@@ -8,25 +8,36 @@ from typing import Annotated
 
 import typer
 
+ENV_HELP = "Gymnasium id to evaluate on [default: the env the policy was trained in]."
+ENV_KWARGS_HELP = (
+    "Keyword arguments for the env, as a JSON object [default: those it was trained with, "
+    "when it is that env]."
+)
+
 
 def evaluate(
     model: Annotated[Path, typer.Argument(help="A .onnx policy, a run dir or a .pt checkpoint.")],
-    env: Annotated[str, typer.Option("--env", help="Gymnasium id to evaluate on.")],
+    env: Annotated[str | None, typer.Option("--env", help=ENV_HELP)] = None,
+    env_kwargs: Annotated[str | None, typer.Option(help=ENV_KWARGS_HELP)] = None,
     episodes: Annotated[int, typer.Option(help="Number of episodes.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the evaluation env.")] = 0,
     video: Annotated[
         Path | None, typer.Option(help="Write an MP4 of the first episode here.")
     ] = None,
 ) -> None:
-    """Run a policy without noise and print its mean +- std return."""
+    """Run a policy without exploration noise and print its mean +- std return."""
+    from ddpg_robot.config import parse_env_kwargs
+
+    kwargs = parse_env_kwargs(env_kwargs) if env_kwargs is not None else None
     if video is not None:
         # MuJoCo picks its GL backend at import: EGL renders offscreen with no display.
         os.environ.setdefault("MUJOCO_GL", "egl")
     from ddpg_robot.evaluation import evaluate_model
 
-    result = evaluate_model(model, env, episodes=episodes, seed=seed, video=video)
+    result = evaluate_model(model, env, env_kwargs=kwargs, episodes=episodes, seed=seed,
+                            video=video)  # fmt: skip
     typer.echo(
-        f"{env}: return {result.returns.mean():.2f} +- {result.returns.std():.2f} "
+        f"{result.env_id}: return {result.returns.mean():.2f} +- {result.returns.std():.2f} "
         f"over {episodes} episodes (seed {seed}, {result.kind} policy)"
     )
     if video is not None:

@@ -21,8 +21,32 @@ def export(
         float | None,
         typer.Option(help="Seconds between actions [default: the env's dt]."),
     ] = None,
+    relabel: Annotated[
+        bool,
+        typer.Option(
+            "--relabel",
+            help="SOURCE is an exported .onnx: write the action and observation names its env "
+            "tells into its metadata (in place, or to -o); graph and weights stay byte for byte.",
+        ),
+    ] = False,
 ) -> None:
     """Export a trained actor to ONNX (normalisation, bounds and metadata inside)."""
+    from ddpg_robot.errors import DDPGRobotError
+
+    if relabel or source.suffix == ".onnx":
+        if not relabel:
+            raise DDPGRobotError(
+                f"{source} is already an ONNX policy: export takes a run dir or a .pt "
+                "checkpoint; to write names into this file, add --relabel"
+            )
+        if control_dt is not None:
+            raise DDPGRobotError("--relabel changes names only; --control-dt needs an export")
+        from ddpg_robot.relabel import relabel_policy
+
+        done = relabel_policy(source, output)
+        named = ", ".join(f"{key} ({len(value)})" for key, value in done.names.items())
+        typer.echo(f"wrote {done.path}: {named} from {done.env_id}; graph and weights unchanged")
+        return
     from ddpg_robot.export import export_policy
 
     report = export_policy(source, output, checkpoint=checkpoint, control_dt=control_dt)

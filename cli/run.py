@@ -1,4 +1,4 @@
-"""`ddpg-robot run MODEL --env ENV_ID [--realtime]`: drive a MuJoCo env with the runtime."""
+"""`ddpg-robot run MODEL [--env ENV_ID] [--realtime]`: drive a MuJoCo env with the runtime."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ import typer
 
 def run(
     model: Annotated[Path, typer.Argument(help="An exported .onnx policy.")],
-    env: Annotated[str, typer.Option("--env", help="Gymnasium id to drive.")],
+    env: Annotated[
+        str | None,
+        typer.Option("--env", help="Gymnasium id to drive [default: the one it was trained in]."),
+    ] = None,
+    env_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            help="Keyword arguments for the env, as a JSON object [default: those it was "
+            "trained with, when it is that env]."
+        ),
+    ] = None,
     realtime: Annotated[
         bool, typer.Option("--realtime", help="Pace to the policy's control_dt (or --hz).")
     ] = False,
@@ -24,21 +34,24 @@ def run(
 
     import numpy as np
 
+    from ddpg_robot.config import parse_env_kwargs
     from ddpg_robot.control_loop import ControlLoop
     from ddpg_robot.envs import make_env
     from ddpg_robot.errors import DDPGRobotError, EnvError
-    from ddpg_robot.evaluation import check_interface, load_controller
+    from ddpg_robot.evaluation import check_interface
+    from ddpg_robot.policy_source import choose_env, controller_policy, load_controller
 
     if steps <= 0:
         raise DDPGRobotError(f"--steps must be a positive integer, got {steps}")
     if hz is not None and not (math.isfinite(hz) and hz > 0):
         raise DDPGRobotError(f"--hz must be a positive number of control steps a second, got {hz}")
+    kwargs = parse_env_kwargs(env_kwargs) if env_kwargs is not None else None
     controller = load_controller(model)
-    sim = make_env(env, seed=seed)
-    trained_on = controller.metadata.get("env_id", "an unnamed env")
+    policy = controller_policy(controller)
+    env, kwargs = choose_env(policy, env, kwargs, model)
+    sim = make_env(env, seed=seed, **kwargs)
     try:
-        check_interface(sim, env, controller.obs_dim, controller.act_dim, controller.action_low,
-                        controller.action_high, trained_on)  # fmt: skip
+        check_interface(sim, env, policy)
     except DDPGRobotError:
         sim.close()
         raise

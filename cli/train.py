@@ -92,6 +92,10 @@ def _config_options() -> list[inspect.Parameter]:
             continue
         flag = "--" + field.name.replace("_", "-")
         default = field.default
+        if default is dataclasses.MISSING:  # a mutable default (env_kwargs' {})
+            default = field.default_factory()  # type: ignore[misc]
+        # Anything but a number or a flag is text on the command line: lists as 256,256,
+        # objects as JSON; resolve_config parses both.
         kind: type = {"int": int, "float": float, "bool": bool}.get(str(field.type), str)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         preset = ", or the env's preset" if field.name in preset_fields else ""

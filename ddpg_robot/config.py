@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import json
 import math
 import sys
 import textwrap
@@ -34,6 +35,10 @@ class TrainConfig:
 
     env_id: str = "HalfCheetah-v4"
     """Gymnasium id of an environment with a bounded Box action space."""
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Keyword arguments for the env's constructor, as a JSON object, e.g.
+    '{"xml_file": "arm.xml"}'; kept in config.json and the checkpoints, so resume, eval and
+    export rebuild the same env."""
     total_steps: int = 1_000_000
     """Environment steps to train for (one learner update per step after `learning_starts`)."""
     seed: int = 0
@@ -122,6 +127,7 @@ class TrainConfig:
                 )
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ConfigError("the environment id must be a non-empty string like HalfCheetah-v4")
+        parse_env_kwargs(self.env_kwargs)  # raises ConfigError naming --env-kwargs
         if self.seed >= 2**32:
             raise ConfigError(f"--seed must be below 2**32, got {self.seed}")
         return self
@@ -231,6 +237,8 @@ def resolve_config(env_id: str, overrides: dict[str, Any] | None = None) -> Trai
         )
     if "hidden_sizes" in values:
         values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
+    if "env_kwargs" in values:
+        values["env_kwargs"] = parse_env_kwargs(values["env_kwargs"])
     return TrainConfig(**values).validate()
 
 
@@ -263,6 +271,7 @@ def resolve_resumed_config(
     """
     values = dict(saved)
     values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
+    values["env_kwargs"] = parse_env_kwargs(values.get("env_kwargs", {}))  # older runs: none
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -273,6 +282,8 @@ def resolve_resumed_config(
     for name, value in overrides.items():
         if name == "hidden_sizes":
             value = parse_hidden_sizes(value)
+        if name == "env_kwargs":
+            value = parse_env_kwargs(value)
         if values.get(name) == value:
             continue
         if name not in RESUMABLE_FIELDS:
@@ -298,7 +309,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     values = {key.replace("-", "_"): value for key, value in data.items()}
-    nested = [key for key, value in values.items() if isinstance(value, dict)]
+    nested = [
+        key for key, value in values.items() if isinstance(value, dict) and key != "env_kwargs"
+    ]
     if nested:
         raise ConfigError(f"config file {path}: tables are not supported ({', '.join(nested)})")
     return values
@@ -319,6 +332,31 @@ def parse_hidden_sizes(value: Any) -> tuple[int, ...]:
     return sizes
 
 
+def parse_env_kwargs(value: Any) -> dict[str, Any]:
+    """Accept a JSON object as text (`'{"xml_file": "arm.xml"}'`) or a dict whose values JSON
+    can store (config.json and the ONNX metadata hold them as JSON); raise `ConfigError`."""
+    example = """e.g. '{"xml_file": "arm.xml"}'"""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"--env-kwargs must be a JSON object, {example}; got {value!r} ({exc})"
+            ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--env-kwargs must be a JSON object, {example}; got {value!r}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ConfigError(f"--env-kwargs: {key!r} is not a keyword argument name")
+        try:
+            json.dumps(item, allow_nan=False)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"--env-kwargs: the value of {key} ({item!r}) cannot be stored as JSON"
+            ) from None
+    return dict(value)
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -336,6 +374,7 @@ __all__ = [
     "env_family",
     "field_docs",
     "load_config_file",
+    "parse_env_kwargs",
     "parse_hidden_sizes",
     "preset_for",
     "RESUMABLE_FIELDS",

@@ -2,11 +2,20 @@
 
 DDPG outputs a real vector inside a box, so an env qualifies when its action space is a
 bounded `Box` and its observation space a flat `Box`. Anything else gets one `EnvError` line.
+
+A user's env is named `module:EnvId` (gymnasium's syntax): the module is imported first, and
+registers `EnvId` as it loads. The `ddpg-robot` console script does not have the current
+folder on `sys.path` (Python adds it only for `python -m` and scripts), so a module that is
+not found is looked for once more in the current folder; where it is in neither, one line
+says so and what to do (docs/own-robot.md).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -28,8 +37,11 @@ warnings.filterwarnings(
 class EnvInfo:
     """What the rest of the package needs to know about an env's interface.
 
-    `action_low`/`action_high` are in the env's own units; `control_dt` is the time in
-    seconds between two actions (MuJoCo's `dt` = frame_skip * timestep), or None if unknown.
+    `env_id` is the id as given to `make_env` (a user's `module:EnvId` whole, so the env can
+    be made again from it); `action_low`/`action_high` are in the env's own units;
+    `control_dt` is the time in seconds between two actions (MuJoCo's `dt` = frame_skip *
+    timestep), or None if unknown; the names, one per entry, are None where the env cannot
+    tell them (ddpg_robot.env_names).
     """
 
     env_id: str
@@ -38,9 +50,11 @@ class EnvInfo:
     action_low: np.ndarray
     action_high: np.ndarray
     control_dt: float | None
+    action_names: tuple[str, ...] | None = None
+    observation_names: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict:
-        """Plain values (bounds as lists), as a checkpoint stores them."""
+        """Plain values (bounds and names as lists), as a checkpoint stores them."""
         return {
             "env_id": self.env_id,
             "obs_dim": self.obs_dim,
@@ -48,6 +62,8 @@ class EnvInfo:
             "action_low": self.action_low.tolist(),
             "action_high": self.action_high.tolist(),
             "control_dt": self.control_dt,
+            "action_names": _listed(self.action_names),
+            "observation_names": _listed(self.observation_names),
         }
 
 
@@ -60,6 +76,7 @@ def make_env(env_id: str, seed: int | None = None, **kwargs) -> gym.Env:
     """
     if seed is not None and not (isinstance(seed, int) and 0 <= seed < 2**32):
         raise EnvError(f"--seed must be an integer in [0, 2**32), got {seed}")
+    import_env_module(env_id)
     try:
         env = gym.make(env_id, **kwargs)
     except gym.error.Error as exc:
@@ -111,22 +128,78 @@ def check_spaces(env_id: str, observation_space: gym.Space, action_space: gym.Sp
         )
 
 
-def env_info(env: gym.Env) -> EnvInfo:
-    """Read the interface facts of an env made by `make_env`."""
+def import_env_module(env_id: str) -> None:
+    """Import the module of a `module:EnvId` id (so it registers EnvId), trying the current
+    folder when it is not on `sys.path`; one `EnvError` line when it cannot be imported.
+
+    The current folder is appended, not prepended: an installed package of the same name
+    still wins, and the folder stays on the path so the module's own imports of its
+    neighbours (and gymnasium's import of an entry point `module:Class`) work too.
+    """
+    if ":" not in env_id:
+        return
+    module = env_id.split(":", 1)[0]
+    top = module.split(".", 1)[0]
+    try:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != top or os.getcwd() in sys.path:
+                raise
+            sys.path.append(os.getcwd())
+            importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == top:
+            raise EnvError(
+                f"cannot import module {module!r} for env {env_id!r}: it is neither in the "
+                f"current folder ({os.getcwd()}) nor on PYTHONPATH; run from the folder that "
+                f"holds {top}.py, or set PYTHONPATH=/path/to/that/folder"
+            ) from None
+        raise EnvError(
+            f"importing module {module!r} for env {env_id!r} failed: a module it needs is "
+            f"missing ({exc})"
+        ) from None
+    except Exception as exc:  # the user's module raised while loading
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise EnvError(
+            f"importing module {module!r} for env {env_id!r} failed: {type(exc).__name__}: {first}"
+        ) from None
+
+
+def env_info(env: gym.Env, env_id: str | None = None) -> EnvInfo:
+    """Read the interface facts of an env made by `make_env`; `env_id` is the id it was made
+    with (default: the registered id, which lacks a user's `module:` part)."""
+    from ddpg_robot.env_names import action_names, observation_names
+
     spec = env.spec
     dt = getattr(env.unwrapped, "dt", None)
+    if env_id is None:
+        env_id = spec.id if spec is not None else type(env.unwrapped).__name__
     return EnvInfo(
-        env_id=spec.id if spec is not None else type(env.unwrapped).__name__,
+        env_id=env_id,
         obs_dim=int(env.observation_space.shape[0]),
         act_dim=int(env.action_space.shape[0]),
         action_low=np.asarray(env.action_space.low, dtype=np.float32).copy(),
         action_high=np.asarray(env.action_space.high, dtype=np.float32).copy(),
         control_dt=float(dt) if dt is not None else None,
+        action_names=action_names(env),
+        observation_names=observation_names(env),
     )
 
 
+def _listed(names: tuple[str, ...] | None) -> list[str] | None:
+    return list(names) if names is not None else None
+
+
 def _unknown_env_message(env_id: str, exc: Exception) -> str:
-    close = difflib.get_close_matches(env_id, list(gym.registry.keys()), n=3, cutoff=0.6)
+    module, _, name = env_id.rpartition(":")
+    close = difflib.get_close_matches(name, list(gym.registry.keys()), n=3, cutoff=0.6)
+    close = [f"{module}:{c}" if module else c for c in close]
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    reason = str(exc).split("\n", 1)[0]
+    if module and not close:
+        hint = (
+            f" Importing {module} did not register {name}: call gymnasium.register({name!r}, "
+            "entry_point=...) at the top level of the module"
+        )
+    reason = str(exc).split("\n", 1)[0].rstrip(".")
     return f"cannot make env {env_id!r}: {reason}.{hint}"

@@ -1,4 +1,8 @@
-"""Deterministic evaluation: run a policy without noise for whole episodes."""
+"""Deterministic evaluation: run a policy without noise for whole episodes.
+
+During training (`evaluate_agent`: returns, saturation, the critic's bias), and of a trained
+policy (`evaluate_model`, behind `ddpg-robot eval`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ from ddpg_robot.bounds import saturation_rate
 from ddpg_robot.critic_bias import CriticBias, QValues, measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import DDPGRobotError, EnvError
+from ddpg_robot.policy_source import (
+    TrainedPolicy,
+    choose_env,
+    load_controller,  # noqa: F401  (callers import it here)
+    open_policy,
+)
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps one observation (obs_dim,) to one action (act_dim,) in env units."""
@@ -130,84 +140,69 @@ class EvaluationError(DDPGRobotError):
 class EvalResult:
     returns: np.ndarray  # (episodes,)
     kind: str  # "onnx" (through ddpg_robot.runtime) or "torch" (a checkpoint)
+    env_id: str = ""  # the env it ran in, as made (a user's module:EnvId whole)
 
 
 def evaluate_model(
     model: str | Path,
-    env_id: str,
+    env_id: str | None = None,
     *,
+    env_kwargs: dict[str, Any] | None = None,
     episodes: int = 10,
     seed: int = 0,
     video: str | Path | None = None,
 ) -> EvalResult:
     """Evaluate an `.onnx` policy (via the runtime) or a run dir / checkpoint (via torch).
 
-    The env is seeded with `seed`, so the same seed gives the same episodes for an ONNX file
-    and for the checkpoint it was exported from. With `video`, episode 1 is also rendered
-    offscreen and written as an MP4.
+    `env_id` defaults to the env the policy was trained in, and `env_kwargs` to the keyword
+    arguments it was made with there (ddpg_robot.policy_source.choose_env). The env is seeded
+    with `seed`, so the same seed gives the same episodes for an ONNX file and for the
+    checkpoint it was exported from. With `video`, episode 1 is also rendered offscreen and
+    written as an MP4.
     """
     if episodes <= 0:
         raise EvaluationError(f"--episodes must be a positive integer, got {episodes}")
-    model = Path(model)
     if video is not None and not Path(video).parent.is_dir():
         raise EvaluationError(f"video folder {Path(video).parent} does not exist")
-    if model.suffix == ".onnx":
-        controller = load_controller(model)
-        policy, kind = controller.act, "onnx"
-        trained_on = controller.metadata.get("env_id", "an unnamed env")
-        interface = (controller.obs_dim, controller.act_dim, controller.action_low,
-                     controller.action_high, trained_on)  # fmt: skip
-    else:
-        from ddpg_robot.policy import load_actor, resolve_checkpoint, torch_policy
-
-        actor, state = load_actor(resolve_checkpoint(model, "best"))
-        policy, kind = torch_policy(actor), "torch"
-        interface = (actor.obs_dim, actor.act_dim, actor.action_low.numpy(),
-                     actor.action_high.numpy(), state["env"]["env_id"])  # fmt: skip
-
-    env = make_env(env_id, seed=seed, **({} if video is None else {"render_mode": "rgb_array"}))
+    policy = open_policy(model)
+    env_id, env_kwargs = choose_env(policy, env_id, env_kwargs, model)
+    render = {} if video is None else {"render_mode": "rgb_array"}
+    env = make_env(env_id, seed=seed, **env_kwargs, **render)
     try:
-        check_interface(env, env_id, *interface)
+        check_interface(env, env_id, policy)
         if video is None:
-            return EvalResult(evaluate_policy(policy, env, episodes), kind)
-        first = _record_episode(policy, env, Path(video))
-        rest = evaluate_policy(policy, env, episodes - 1)
-        return EvalResult(np.concatenate([[first], rest]), kind)
+            return EvalResult(evaluate_policy(policy.act, env, episodes), policy.kind, env_id)
+        first = _record_episode(policy.act, env, Path(video))
+        rest = evaluate_policy(policy.act, env, episodes - 1)
+        return EvalResult(np.concatenate([[first], rest]), policy.kind, env_id)
     finally:
         env.close()
 
 
-def load_controller(path: str | Path, **kwargs: Any) -> Any:
-    """`runtime.Controller` for `path`, with its errors as one-line `EvaluationError`s."""
-    from ddpg_robot.runtime import Controller
-
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluationError(f"no policy file at {path}")
-    try:
-        return Controller(path, **kwargs)
-    except ValueError as exc:
-        raise EvaluationError(str(exc)) from None
-
-
-def check_interface(
-    env: gym.Env,
-    env_id: str,
-    obs_dim: int,
-    act_dim: int,
-    low: np.ndarray,
-    high: np.ndarray,
-    trained_on: str,
-) -> None:
-    """Raise `EvaluationError` unless `env` has the policy's sizes and action bounds."""
+def check_interface(env: gym.Env, env_id: str, policy: TrainedPolicy) -> None:
+    """Raise `EvaluationError` unless `env` has the policy's sizes and action bounds, and,
+    where both name them, its actions and observations in the policy's order."""
     info = env_info(env)
+    low, high = policy.action_low, policy.action_high
     same_bounds = np.allclose(info.action_low, low) and np.allclose(info.action_high, high)
-    if (info.obs_dim, info.act_dim) != (obs_dim, act_dim) or not same_bounds:
+    if (info.obs_dim, info.act_dim) != (policy.obs_dim, policy.act_dim) or not same_bounds:
         raise EvaluationError(
-            f"the policy was trained on {trained_on} (obs_dim {obs_dim}, act_dim {act_dim}, "
-            f"actions in [{_fmt(low)}, {_fmt(high)}]) but {env_id} has obs_dim {info.obs_dim}, "
-            f"act_dim {info.act_dim}, actions in [{_fmt(info.action_low)}, "
+            f"the policy was trained on {policy.trained_on} (obs_dim {policy.obs_dim}, act_dim "
+            f"{policy.act_dim}, actions in [{_fmt(low)}, {_fmt(high)}]) but {env_id} has obs_dim "
+            f"{info.obs_dim}, act_dim {info.act_dim}, actions in [{_fmt(info.action_low)}, "
             f"{_fmt(info.action_high)}]"
+        )
+    for kind, theirs, ours in (
+        ("action", policy.action_names, info.action_names),
+        ("observation", policy.observation_names, info.observation_names),
+    ):
+        if theirs is None or ours is None or list(theirs) == list(ours):
+            continue
+        i = next((i for i, (a, b) in enumerate(zip(theirs, ours)) if a != b), 0)
+        raise EvaluationError(
+            f"{kind} {i} is {theirs[i]!r} for the policy (trained on {policy.trained_on}) but "
+            f"{ours[i]!r} in {env_id}: the env's {kind}s were reordered or renamed since "
+            "training, and the policy would drive them wrongly"
         )
 
 

@@ -27,7 +27,7 @@ from ddpg_robot.atomic import atomic_path
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.networks import Actor, BoundedPolicy
 from ddpg_robot.parity import ParityReport, check_parity, parity_probes
-from ddpg_robot.policy import load_actor, resolve_checkpoint
+from ddpg_robot.policy import load_actor, resolve_checkpoint, trained_env
 from ddpg_robot.runtime import (
     INFORMATIONAL_JSON_KEYS,
     INFORMATIONAL_TEXT_KEYS,
@@ -78,10 +78,11 @@ def export_policy(
         raise ExportError(f"output folder {out_path.parent} does not exist; create it first")
     if control_dt is not None and not (math.isfinite(control_dt) and control_dt > 0):
         raise ExportError(f"--control-dt must be a positive number of seconds, got {control_dt}")
+    env_id, env_kwargs = trained_env(state)
     control_dt = control_dt if control_dt is not None else state["env"].get("control_dt")
     if not (isinstance(control_dt, (int, float)) and math.isfinite(control_dt) and control_dt > 0):
         raise ExportError(
-            f"{state['env']['env_id']} gives no control period (its env has no `dt`); "
+            f"{env_id} gives no control period (its env has no `dt`); "
             "pass --control-dt SECONDS, the time between two actions on the robot"
         )
     metadata = policy_metadata(actor, state, control_dt=float(control_dt))
@@ -97,7 +98,7 @@ def export_policy(
             model.doc_string = f"ddpg-robot policy for {metadata['env_id']}"
             onnx.checker.check_model(model, full_check=True)
             onnx.save(model, str(tmp))
-            probes = parity_probes(actor, state["env"]["env_id"], parity_samples, seed)
+            probes = parity_probes(actor, env_id, parity_samples, seed, env_kwargs=env_kwargs)
             report = check_parity(actor, tmp, probes)
             if not report.ok:
                 raise ExportError(
@@ -110,11 +111,19 @@ def export_policy(
 
 
 def policy_metadata(actor: Actor, state: dict[str, Any], *, control_dt: float) -> dict[str, str]:
-    """The contract's metadata_props: strings as they are, numbers and lists as JSON."""
-    env = state["env"]
+    """The contract's metadata_props: strings as they are, numbers and lists as JSON.
+
+    `env_id` and `env_kwargs` are what the run was trained with, so `eval` and `run` can make
+    the env again; the names are written where the checkpoint recorded them."""
+    env_id, env_kwargs = trained_env(state)
+    names = {
+        key: json.dumps(list(state["env"][key]))
+        for key, width in (("action_names", actor.act_dim), ("observation_names", actor.obs_dim))
+        if state["env"].get(key) is not None and len(state["env"][key]) == width
+    }
     return {
         "ddpg_robot.schema": SCHEMA_VERSION,
-        "env_id": env["env_id"],
+        "env_id": env_id,
         "obs_dim": json.dumps(int(actor.obs_dim)),
         "act_dim": json.dumps(int(actor.act_dim)),
         # float32 bounds widened to float64 exactly; json writes the shortest exact repr.
@@ -125,6 +134,8 @@ def policy_metadata(actor: Actor, state: dict[str, Any], *, control_dt: float) -
         "obs_normalization": json.dumps(actor.obs_normalizer is not None),
         "train_steps": json.dumps(int(state["step"])),
         "eval_return_mean": json.dumps(state.get("last_eval")),
+        "env_kwargs": json.dumps(env_kwargs),
+        **names,
         "ddpg_robot_version": __version__,
         "torch_version": torch.__version__,
     }

@@ -208,13 +208,22 @@ def _env_observations(
     actor: Actor, env_id: str, n: int, rng: np.random.Generator, env_kwargs: dict
 ) -> tuple[np.ndarray, str | None]:
     """`n` observations of the policy rolled out with noise, or none and the reason."""
-    from ddpg_robot.envs import make_env  # gymnasium + mujoco, only when exporting
+    from ddpg_robot.envs import env_info, make_env  # gymnasium + mujoco, only when exporting
 
     try:
         env = make_env(env_id, seed=int(rng.integers(2**31)), **env_kwargs)
     except DDPGRobotError as exc:
         return np.zeros((0, actor.obs_dim)), f"the env cannot be made here: {exc}"
     low, high = actor.action_low.numpy(), actor.action_high.numpy()
+    info = env_info(env)
+    if (info.obs_dim, info.act_dim) != (actor.obs_dim, actor.act_dim) or not (
+        np.array_equal(info.action_low, low) and np.array_equal(info.action_high, high)
+    ):  # its MJCF or keyword arguments changed since training: its states are not the policy's
+        env.close()
+        return np.zeros((0, actor.obs_dim)), (
+            f"{env_id} as made here does not fit the policy (obs_dim {info.obs_dim}, act_dim "
+            f"{info.act_dim}, or other action bounds)"
+        )
     observations = np.zeros((n, actor.obs_dim))
     obs, _ = env.reset()
     try:

@@ -61,6 +61,14 @@ def load_actor(checkpoint: str | Path) -> tuple[Actor, dict[str, Any]]:
     return actor, state
 
 
+def trained_env(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The env a checkpoint's actor was trained in: its id as given to `train` (a user's
+    `module:EnvId` whole) and its constructor's keyword arguments, so it can be made again."""
+    config = state.get("config") or {}
+    env_id = config.get("env_id") or state["env"]["env_id"]
+    return env_id, dict(config.get("env_kwargs") or {})
+
+
 def torch_policy(actor: Actor) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap an actor as obs (obs_dim,) -> action (act_dim,) float32, clipped to its bounds:
     the same computation as its exported ONNX graph (`BoundedPolicy`)."""

@@ -31,7 +31,8 @@ REQUIRED_KEYS = ("ddpg_robot.schema", "obs_dim", "act_dim", "action_low", "actio
 """What the runtime needs to act safely; a file without any of them is refused."""
 INFORMATIONAL_TEXT_KEYS = ("env_id", "actor_head", "ddpg_robot_version", "torch_version")
 """Plain-string keys the exporter writes for people and tools; absent is fine."""
-INFORMATIONAL_JSON_KEYS = ("obs_normalization", "train_steps", "eval_return_mean")
+INFORMATIONAL_JSON_KEYS = ("obs_normalization", "train_steps", "eval_return_mean", "env_kwargs",
+                           "action_names", "observation_names")  # fmt: skip
 """JSON keys the exporter writes for people and tools; absent (or unparsable) is fine."""
 NONFINITE_POLICIES = ("raise", "hold")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -116,6 +117,8 @@ class Controller:
         self._high = np.asarray(self._metadata["action_high"], dtype=np.float32)
         _check_graph(self._session, self.obs_dim, self.act_dim, path)
         self.control_dt: float = self._metadata["control_dt"]
+        self._action_names = _names(self._metadata.get("action_names"), self.act_dim)
+        self._observation_names = _names(self._metadata.get("observation_names"), self.obs_dim)
 
         # Hot path state, allocated once: batch-1 input and output bound to the session.
         self._obs1 = np.zeros((1, self.obs_dim), dtype=np.float32)
@@ -177,6 +180,18 @@ class Controller:
     @property
     def action_high(self) -> np.ndarray:
         return self._high.copy()
+
+    @property
+    def action_names(self) -> list[str] | None:
+        """What each action drives, in order (for MuJoCo, the actuators' names); None when the
+        file names none (or holds something other than `act_dim` strings: informational)."""
+        return None if self._action_names is None else list(self._action_names)
+
+    @property
+    def observation_names(self) -> list[str] | None:
+        """What each observation entry is, in order (`qpos.<joint>`, ...: docs/export.md);
+        None when the file names none (or holds something other than `obs_dim` strings)."""
+        return None if self._observation_names is None else list(self._observation_names)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -511,6 +526,13 @@ def _read_metadata(session: ort.InferenceSession, path: str) -> dict[str, Any]:
     metadata.update(obs_dim=obs_dim, act_dim=act_dim, action_low=low.tolist(),
                     action_high=high.tolist(), control_dt=float(dt))  # fmt: skip
     return metadata
+
+
+def _names(value: Any, width: int) -> tuple[str, ...] | None:
+    """`width` strings parsed from an informational key, or None for anything else."""
+    if isinstance(value, list) and len(value) == width and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def _json_value(raw: dict[str, str], key: str, path: str) -> Any:

@@ -70,10 +70,10 @@ class Trainer:
         self.reporter = reporter
         seeds = np.random.SeedSequence(config.seed).generate_state(3)
         torch.manual_seed(config.seed)
-        self.env = make_env(config.env_id, seed=config.seed)
-        self.eval_env = make_env(config.env_id, seed=int(seeds[0]))
-        self.info = env_info(self.env)
+        self.env = make_env(config.env_id, seed=config.seed, **config.env_kwargs)
+        self.eval_env = make_env(config.env_id, seed=int(seeds[0]), **config.env_kwargs)
         try:
+            self.info = env_info(self.env, config.env_id)  # the id as given rebuilds the env
             check_memory(config, self.info)  # before allocating anything large
             self.files.claim(new_run=resume_state is None)
             metrics_file.check(self.files.metrics)  # one line, and nothing changed, if bad

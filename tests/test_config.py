@@ -48,11 +48,27 @@ def test_overrides_beat_presets_and_hidden_sizes_parse() -> None:
         ({"device": "tpu"}, "--device must be one of"),
         ({"compile": "yes"}, "compile must be true or false"),
         ({"learning_rate": 1e-3}, "unknown setting"),
+        ({"env_kwargs": "{xml_file: 1}"}, "--env-kwargs must be a JSON object"),
+        ({"env_kwargs": "[1, 2]"}, "--env-kwargs must be a JSON object"),
+        ({"env_kwargs": '{"1x": 2}'}, "'1x' is not a keyword argument name"),
+        ({"env_kwargs": {"f": float("nan")}}, "value of f .* cannot be stored as JSON"),
     ],
 )
 def test_invalid_values_name_the_flag(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         resolve_config("HalfCheetah-v4", overrides)
+
+
+def test_env_kwargs_from_json_text_or_a_toml_table(tmp_path) -> None:
+    """On the command line a JSON object; in a config file a table; config.json holds it."""
+    from ddpg_robot.config import load_config_file
+
+    config = resolve_config("HalfCheetah-v4", {"env_kwargs": '{"xml_file": "a.xml", "n": 2}'})
+    assert config.env_kwargs == {"xml_file": "a.xml", "n": 2}
+    assert json.loads(json.dumps(config.to_dict()))["env_kwargs"] == config.env_kwargs
+    (tmp_path / "c.toml").write_text('env-kwargs = { xml_file = "a.xml" }\n')
+    assert load_config_file(tmp_path / "c.toml") == {"env_kwargs": {"xml_file": "a.xml"}}
+    assert TrainConfig().env_kwargs == {}
 
 
 def test_env_family_strips_version_and_namespace() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -76,3 +78,50 @@ def test_unbounded_actions_are_rejected() -> None:
 def test_non_flat_observations_are_rejected() -> None:
     with pytest.raises(EnvError, match="FlattenObservation"):
         make_env("TestDictObs-v0")
+
+
+USER_MODULE = """
+import sys
+
+import gymnasium as gym
+from tests.envs import PointEnv
+
+gym.register("CwdPoint-v0", entry_point=PointEnv, max_episode_steps=5)
+"""
+
+
+def test_a_users_module_is_found_in_the_current_folder(tmp_path, monkeypatch) -> None:
+    """A console script has no current folder on sys.path: make_env looks there too, and
+    keeps the id as given (it is what makes the env again)."""
+    (tmp_path / "cwdrobot.py").write_text(USER_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "cwdrobot", raising=False)
+    env = make_env("cwdrobot:CwdPoint-v0", seed=0)
+    assert env_info(env, "cwdrobot:CwdPoint-v0").env_id == "cwdrobot:CwdPoint-v0"
+
+
+@pytest.mark.parametrize(
+    ("files", "env_id", "message"),
+    [
+        ({}, "nosuchrobot:Arm-v0", "cannot import module 'nosuchrobot' for env "
+         "'nosuchrobot:Arm-v0': it is neither in the current folder"),
+        ({"brokenrobot.py": "raise RuntimeError('no CAN bus')"}, "brokenrobot:Arm-v0",
+         "importing module 'brokenrobot' for env 'brokenrobot:Arm-v0' failed: RuntimeError: "
+         "no CAN bus"),
+        ({"needsrobot.py": "import nosuchdriver"}, "needsrobot:Arm-v0",
+         "a module it needs is missing (No module named 'nosuchdriver')"),
+        ({"silentrobot.py": ""}, "silentrobot:Arm-v0", "Importing silentrobot did not "
+         "register Arm-v0: call gymnasium.register('Arm-v0', entry_point=...) at the top"),
+    ],
+)  # fmt: skip
+def test_a_users_module_that_fails_is_one_line(
+    tmp_path, monkeypatch, files: dict, env_id: str, message: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(EnvError) as err:
+        make_env(env_id)
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -123,6 +123,11 @@ def test_metadata_complete_and_correct(runs: dict[str, Path], exported: dict[str
         assert json.loads(meta["train_steps"]) == state["step"]
         assert json.loads(meta["eval_return_mean"]) == state["last_eval"]
         assert meta["torch_version"] == torch.__version__
+        assert json.loads(meta["env_kwargs"]) == {}
+        assert json.loads(meta["action_names"]) == ["slide"]  # the MJCF's actuator
+        assert json.loads(meta["observation_names"]) == [
+            "qpos.slider", "qpos.hinge", "qvel.slider", "qvel.hinge"
+        ]  # fmt: skip
 
 
 def test_metadata_keeps_full_float_precision(tmp_path: Path, runs: dict[str, Path]) -> None:

@@ -251,7 +251,7 @@ def test_env_that_cannot_be_made_is_said(trained: dict[str, Path], tmp_path: Pat
     from ddpg_robot.checkpoint import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(trained["linear"] / "checkpoints" / "last.pt")
-    state["env"]["env_id"] = "no_such_module:Arm-v0"
+    state["config"]["env_id"] = state["env"]["env_id"] = "no_such_module:Arm-v0"
     ckpt = save_checkpoint(tmp_path / "moved.pt", state)
     code, out, err = run_main(["export", str(ckpt), "-o", str(tmp_path / "p.onnx")])
     assert code == 0, err

@@ -201,6 +201,20 @@ def test_unknown_and_malformed_informational_keys_are_ignored(tmp_path: Path, po
     assert (c.obs_dim, c.act_dim) == (OBS_DIM, ACT_DIM)
 
 
+def test_names_are_read_where_well_formed(tmp_path: Path, policy: Path) -> None:
+    """action_names / observation_names: lists of act_dim / obs_dim strings, else None."""
+    named = Controller(
+        _with_metadata(policy, tmp_path / "named.onnx",
+                       {"action_names": '["hip", "knee"]', "observation_names": '["a", "b", "c"]'})
+    )  # fmt: skip
+    assert named.action_names == ["hip", "knee"]
+    assert named.observation_names == ["a", "b", "c"]
+    for bad in ('["hip"]', '["hip", 3]', '"hip, knee"', "[hip", None):
+        c = Controller(_with_metadata(policy, tmp_path / "bad.onnx", {"action_names": bad}))
+        assert c.action_names is None
+        np.testing.assert_array_equal(c.act([0.1, 0.2, 0.3]), named.act([0.1, 0.2, 0.3]))
+
+
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)  # float64, any magnitude
 
 

@@ -1,7 +1,7 @@
 """Deterministic evaluation: run a policy without noise for whole episodes.
 
 During training (`evaluate_agent`: returns, saturation, the critic's bias), and of a trained
-policy (`evaluate_model`, behind `ddpg-robot eval`).
+policy (`evaluate_model`, behind `ddpg-robot eval`), optionally through latency and noise.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ddpg_robot.bounds import saturation_rate
 from ddpg_robot.critic_bias import CriticBias, QValues, measure_critic_bias
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import DDPGRobotError, EnvError
+from ddpg_robot.perturbation import Perturbation, PerturbedEnv
 from ddpg_robot.policy_source import (
     TrainedPolicy,
     choose_env,
@@ -151,6 +152,7 @@ def evaluate_model(
     episodes: int = 10,
     seed: int = 0,
     video: str | Path | None = None,
+    perturbation: Perturbation | None = None,
 ) -> EvalResult:
     """Evaluate an `.onnx` policy (via the runtime) or a run dir / checkpoint (via torch).
 
@@ -158,7 +160,8 @@ def evaluate_model(
     arguments it was made with there (ddpg_robot.policy_source.choose_env). The env is seeded
     with `seed`, so the same seed gives the same episodes for an ONNX file and for the
     checkpoint it was exported from. With `video`, episode 1 is also rendered offscreen and
-    written as an MP4.
+    written as an MP4. `perturbation` puts latency and noise between policy and env
+    (ddpg_robot.perturbation), drawn from `seed` too.
     """
     if episodes <= 0:
         raise EvaluationError(f"--episodes must be a positive integer, got {episodes}")
@@ -170,6 +173,8 @@ def evaluate_model(
     env = make_env(env_id, seed=seed, **env_kwargs, **render)
     try:
         check_interface(env, env_id, policy)
+        if perturbation is not None:
+            env = PerturbedEnv(env, perturbation, seed)
         if video is None:
             return EvalResult(evaluate_policy(policy.act, env, episodes), policy.kind, env_id)
         first = _record_episode(policy.act, env, Path(video))

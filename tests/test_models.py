@@ -22,6 +22,23 @@ FLOORS = {
 }
 
 
+def test_halfcheetah_names_its_actions_as_mujoco_does() -> None:
+    import mujoco
+
+    model = make_env("HalfCheetah-v4").unwrapped.model
+    actuators = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, i) for i in range(model.nu)]
+    assert Controller("halfcheetah-v4").action_names == actuators
+
+
+def test_relabelling_a_shipped_file_changes_nothing(tmp_path: Path) -> None:
+    """The command that wrote the names is repeatable: run again it writes the same bytes."""
+    from ddpg_robot.relabel import relabel_policy
+
+    for name in FLOORS:
+        out = relabel_policy(MODELS / f"{name}.onnx", tmp_path / f"{name}.onnx").path
+        assert out.read_bytes() == (MODELS / f"{name}.onnx").read_bytes()
+
+
 def test_every_shipped_file_has_a_floor_and_a_card() -> None:
     files = sorted(p.stem for p in MODELS.glob("*.onnx"))
     assert files and files == sorted(FLOORS)
@@ -46,6 +63,8 @@ def test_shipped_model_matches_its_env_and_performs(name: str) -> None:
     np.testing.assert_array_equal(controller.action_low, info.action_low)
     np.testing.assert_array_equal(controller.action_high, info.action_high)
     assert controller.control_dt == pytest.approx(info.control_dt)
+    assert controller.action_names == list(info.action_names)  # derived from MuJoCo
+    assert controller.observation_names == list(info.observation_names)
     returns = evaluate_policy(controller.act, env, episodes)
     env.close()
     assert returns.mean() >= floor, f"{name}: mean return {returns.mean():.1f} < {floor}"

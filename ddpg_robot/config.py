@@ -156,10 +156,11 @@ class TrainConfig:
 
 
 # Per-family overrides of the generic defaults, keyed by the id without its version suffix,
-# so HalfCheetah-v4 and HalfCheetah-v5 share one entry. Only settings that were measured to
-# matter are overridden (learning rates decide InvertedPendulum: with 3e-4 for both nets it
-# stayed near a return of 60 after 15k steps, with 1e-3 it reached 1000 by 20k).
+# so HalfCheetah-v4 and HalfCheetah-v5 share one entry. Only settings that a row of
+# docs/results.md measured are overridden; a task without a row trains with the defaults.
 PRESETS: dict[str, dict[str, Any]] = {
+    # docs/results.md, InvertedPendulum-v4: learning rates decide this task (with 3e-4 for
+    # both nets it stayed near a return of 60 after 15k steps, with 1e-3 it reaches 1000).
     "InvertedPendulum": {
         "total_steps": 20_000,
         "learning_starts": 1_000,
@@ -169,6 +170,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 5_000,
         "buffer_size": 100_000,
     },
+    # docs/results.md, InvertedDoublePendulum-v4: 3 seeds end at 9,285 +- 17 in 100k steps.
     "InvertedDoublePendulum": {
         "total_steps": 100_000,
         "learning_starts": 5_000,
@@ -177,18 +179,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_every": 5_000,
         "checkpoint_every": 10_000,
     },
+    # docs/results.md, Reacher-v4 (its three seeds are running).
     "Reacher": {
         "total_steps": 200_000,
         "learning_starts": 5_000,
         "lr_actor": 1e-3,
         "lr_critic": 1e-3,
     },
-    "Swimmer": {"total_steps": 1_000_000, "gamma": 0.9999},
-    "HalfCheetah": {"total_steps": 1_000_000},
-    "Hopper": {"total_steps": 1_000_000},
-    "Walker2d": {"total_steps": 1_000_000},
-    "Ant": {"total_steps": 1_000_000},
-    "Humanoid": {"total_steps": 1_000_000},
+    # docs/results.md, HalfCheetah-v4 ablation: 10,174 against 7,707 for the defaults at 300k.
+    "HalfCheetah": {
+        "lr_actor": 1e-3,
+        "lr_critic": 1e-3,
+        "noise": "gaussian",
+        "noise_sigma": 0.1,
+        "learning_starts": 25_000,
+    },
 }
 
 

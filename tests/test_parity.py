@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 import tests.envs  # noqa: F401  (registers the test envs)
-from ddpg_robot.config import PRESETS
 from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.export import export_policy, torch_to_onnx
 from ddpg_robot.networks import OBS_LIMIT, Actor, BoundedPolicy
@@ -103,8 +102,12 @@ def test_trained_runs_export(trained: dict[str, Path], name: str) -> None:
     assert report.parity.ok and report.real_note is None
 
 
-@pytest.mark.parametrize("family", sorted(PRESETS))
-def test_fresh_actors_of_every_preset_size_are_accepted(family: str, tmp_path: Path) -> None:
+MUJOCO_TASKS = ["Ant", "HalfCheetah", "Hopper", "Humanoid", "InvertedDoublePendulum",
+                "InvertedPendulum", "Reacher", "Swimmer", "Walker2d"]  # fmt: skip
+
+
+@pytest.mark.parametrize("family", MUJOCO_TASKS)
+def test_fresh_actors_of_every_mujoco_tasks_size_are_accepted(family: str, tmp_path: Path) -> None:
     env = make_env(f"{family}-v4")
     info = env_info(env)
     env.close()

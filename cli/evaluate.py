@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-ENV_HELP = "Gymnasium id to evaluate on [default: the env the policy was trained in]."
+ENV_HELP = "Gymnasium id to evaluate on (default: the env the policy was trained in)."
 ENV_KWARGS_HELP = (
-    "Keyword arguments for the env, as a JSON object [default: those it was trained with, "
-    "when it is that env]."
+    "Keyword arguments for the env, as a JSON object (default: those it was trained with, "
+    "when it is that env)."
 )
 
 

@@ -12,14 +12,14 @@ def export(
     source: Annotated[Path, typer.Argument(help="A run dir, or a .pt checkpoint.")],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Output .onnx [default: RUN_DIR/policy.onnx]."),
+        typer.Option("-o", "--output", help="Output .onnx (default: RUN_DIR/policy.onnx)."),
     ] = None,
     checkpoint: Annotated[
         str, typer.Option(help="In a run dir: best (falls back to last) or last.")
     ] = "best",
     control_dt: Annotated[
         float | None,
-        typer.Option(help="Seconds between actions [default: the env's dt]."),
+        typer.Option(help="Seconds between actions (default: the env's dt)."),
     ] = None,
     relabel: Annotated[
         bool,

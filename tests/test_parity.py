@@ -1,7 +1,7 @@
 """The export's parity check: accepts float32 rounding, refuses a graph that computes otherwise.
 
 Every wrong graph here is built from a *trained* policy: the shipped HalfCheetah-v4 and
-Hopper-v4 actors (trained to 8,317 and 3,182; read back from their ONNX files), or short
+Hopper-v4 actors (trained to 11,982 and 3,182; read back from their ONNX files), or short
 runs on test envs with asymmetric bounds and wide observation scales.
 """
 

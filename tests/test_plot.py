@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import matplotlib.image as mpimg
 import pytest
 
 from ddpg_robot.logger import read_metrics
-from ddpg_robot.tools.plot import group_runs, load_run
+from ddpg_robot.tools.plot import group_runs, load_run, summarize_groups
 from tests.helpers import run_main
 
 FAST = ["--total-steps", "300", "--learning-starts", "100", "--batch-size", "16",
@@ -86,3 +87,16 @@ def test_the_critic_panel_reads_the_bias_columns_and_old_runs_still_plot(
     code, _, err = run_main(["plot", str(run_dirs[0]), str(old), str(run_dirs[2]), "-o", str(out)])
     assert code == 0, err
     assert out.stat().st_size > 10_000
+
+
+def test_best_eval_counts_only_evaluations_after_learning_started() -> None:
+    """Ant-v4 at the defaults (a campaign run, docs/results-runs): the untrained actor
+    stands still and scores 987 at 10k steps, more than the learning policy ever did."""
+    run_dir = Path(__file__).resolve().parents[1] / "docs/results-runs/ant-defaults-s0"
+    rows = [r for r in read_metrics(run_dir / "metrics.csv") if r["eval_return_mean"]]
+    starts = json.loads((run_dir / "config.json").read_text())["learning_starts"]
+    learned = [float(r["eval_return_mean"]) for r in rows if int(r["step"]) > starts]
+    untrained = [float(r["eval_return_mean"]) for r in rows if int(r["step"]) <= starts]
+    assert max(untrained) > max(learned)  # the case this guards
+    (row,) = summarize_groups([load_run(run_dir)])
+    assert row.best_mean == pytest.approx(max(learned))

@@ -98,7 +98,7 @@ class GroupSummary:
     steps: int  # the fewest steps any seed has reached (they are compared there)
     final_mean: float  # each seed's last deterministic evaluation, mean over seeds
     final_std: float  # ... and its standard deviation over seeds
-    best_mean: float  # each seed's best evaluation, mean over seeds
+    best_mean: float  # each seed's best evaluation once learning started, mean over seeds
     final_bias: float | None  # the critic's bias at each seed's last evaluation, mean
     wall_hours: float  # wall time per seed, mean
 
@@ -117,11 +117,18 @@ def summarize_groups(runs: Sequence[RunCurves]) -> list[GroupSummary]:
         table.append(GroupSummary(
             label=label, seeds=len(done), steps=int(min(r.eval_steps[-1] for r in done)),
             final_mean=float(final.mean()), final_std=float(final.std()),
-            best_mean=float(np.mean([r.eval_means.max() for r in done])),
+            best_mean=float(np.mean([_best_eval(r) for r in done])),
             final_bias=float(np.mean(biases)) if biases else None,
             wall_hours=float(np.mean([r.wall_time for r in done])) / 3600,
         ))  # fmt: skip
     return table
+
+
+def _best_eval(run: RunCurves) -> float:
+    """The run's highest evaluation after its first update, as for best.pt: an untrained
+    actor can outscore a learning one (an Ant standing still) and is not what a run reached."""
+    learned = run.eval_steps > int(run.config.get("learning_starts", 0))
+    return float(run.eval_means[learned].max()) if learned.any() else float("nan")
 
 
 def plot_runs(run_dirs: Sequence[str | Path], out: str | Path, *, smooth: int = 10) -> Path:

@@ -79,7 +79,10 @@ def measure_latency(
     check = observations[:16]
     reference = session.run(["action"], {"obs": check})[0]
     torch_out = np.stack([torch_fn(o[None])[0] for o in check])
-    if np.abs(torch_out - reference).max() > 1e-5:
+    # Float32 programs that add in another order differ by a few 1e-4 of the action range
+    # on trained policies (docs/export.md's parity table); a misread op, by much of it.
+    tolerance = 1e-3 * (controller.action_high - controller.action_low)
+    if (np.abs(torch_out - reference) > tolerance).any():
         raise RuntimeError("the torch re-implementation does not match the ONNX graph")
 
     # The four Controllers are called through the same lambda shape, so they pay alike.

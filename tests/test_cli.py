@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,12 +16,15 @@ import tests.envs  # noqa: F401  (registers TestPoint-v0)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The `ddpg-robot` entry point in a new process; `columns` widens rich's help layout."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
     return subprocess.run(
         [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
 
 
@@ -83,15 +87,10 @@ def test_wheel_installs_cli_under_ddpg_robot_only(tmp_path: Path) -> None:
 def test_train_options_are_generated_from_the_config_fields(tmp_path: Path) -> None:
     """Every TrainConfig field is a `train` option with its docstring as help, and a value
     given on the command line reaches config.json."""
-    import os
-
     from ddpg_robot.config import TrainConfig, field_docs
     from tests.helpers import run_main
 
-    result = subprocess.run(
-        [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", "train", "--help"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"},
-    )  # fmt: skip
+    result = run_cli("train", "--help", columns=400)
     assert result.returncode == 0, result.stderr
     docs = field_docs(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
@@ -112,8 +111,6 @@ def test_train_options_are_generated_from_the_config_fields(tmp_path: Path) -> N
 def test_every_option_help_is_printed_whole() -> None:
     """Rich reads `[word: ...]` in a help text as markup and drops it; every option's help
     must reach `--help` intact (the defaults some options describe were lost that way)."""
-    import os
-
     import typer
     from ddpg_robot.cli.app import app
 
@@ -126,11 +123,7 @@ def test_every_option_help_is_printed_whole() -> None:
 
     checked = 0
     for path, command in commands(typer.main.get_command(app)):
-        result = subprocess.run(
-            [sys.executable, "-c", "from ddpg_robot.cli.app import main; main()", *path,
-             "--help"],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"},
-        )  # fmt: skip
+        result = run_cli(*path, "--help", columns=400)
         assert result.returncode == 0, (path, result.stderr)
         printed = " ".join(result.stdout.split())
         for param in command.params:

@@ -74,6 +74,7 @@ def build_learner(
         info.act_dim,
         hidden_sizes=config.hidden_sizes,
         obs_normalizer=actor.obs_normalizer,  # one set of statistics for both
+        layer_norm=config.critic_layer_norm,
     ).to(device)
     grad_transform, target_bounds = None, None
     if actor.head == "linear":  # inverting gradients, docs/action-bounds.md

@@ -53,6 +53,9 @@ class TrainConfig:
     """OU integration step (dimensionless, as in the DDPG paper's implementation)."""
     normalize_obs: bool = False
     """Normalise observations by running mean/std (kept in the actor, baked into the export)."""
+    critic_layer_norm: bool = False
+    """LayerNorm after each hidden layer of the critic (before its ReLU): bounds the features
+    Q is read from, which curbs the critic's overestimation (docs/results.md). Actor unchanged."""
     action_bound: str = "tanh"
     """How the actor stays in bounds: `tanh` head, or a linear head with `invert-gradients`."""
     learning_starts: int = 10_000
@@ -107,7 +110,7 @@ class TrainConfig:
             raise ConfigError(f"--gamma must be in [0, 1), got {self.gamma!r}")
         if not _is_real(self.tau) or not 0 < self.tau <= 1:
             raise ConfigError(f"--tau must be in (0, 1], got {self.tau!r}")
-        for name in ("normalize_obs", "save_buffer", "compile"):
+        for name in ("normalize_obs", "critic_layer_norm", "save_buffer", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.hidden_sizes, str):  # strings are parsed by resolve_config
@@ -277,6 +280,9 @@ def resolve_resumed_config(
     values = dict(saved)
     values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
     values["env_kwargs"] = parse_env_kwargs(values.get("env_kwargs", {}))  # older runs: none
+    for field in dataclasses.fields(TrainConfig):  # a setting newer than the run: as it trained
+        if field.name not in values and field.default is not dataclasses.MISSING:
+            values[field.name] = field.default
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:

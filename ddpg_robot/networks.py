@@ -15,14 +15,20 @@ from torch import nn
 ACTOR_HEADS = ("tanh", "linear")
 
 
-def mlp(in_dim: int, hidden_sizes: Sequence[int], out_dim: int) -> nn.Sequential:
-    """Linear-ReLU stack ending in a plain Linear layer of width `out_dim`.
+def mlp(
+    in_dim: int, hidden_sizes: Sequence[int], out_dim: int, *, layer_norm: bool = False
+) -> nn.Sequential:
+    """Linear-ReLU stack ending in a plain Linear layer of width `out_dim`; with
+    `layer_norm`, each hidden Linear is followed by a LayerNorm before its ReLU.
 
     ReLUs work in place: one allocation less per layer and step (autograd keeps the
     output it needs for the backward pass)."""
     layers: list[nn.Module] = []
     for width in hidden_sizes:
-        layers += [nn.Linear(in_dim, width), nn.ReLU(inplace=True)]
+        layers.append(nn.Linear(in_dim, width))
+        if layer_norm:
+            layers.append(nn.LayerNorm(width))
+        layers.append(nn.ReLU(inplace=True))
         in_dim = width
     layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)
@@ -141,7 +147,8 @@ class Critic(nn.Module):
     """Action-value Q(s, a): an MLP over the concatenated observation and action.
 
     `obs_normalizer`: pass the actor's, so both networks see observations the same way
-    (one module shared, one set of statistics).
+    (one module shared, one set of statistics). `layer_norm`: normalise each hidden layer's
+    pre-activations (Ba et al. 2016), which keeps Q's features bounded as the critic trains.
     """
 
     def __init__(
@@ -151,10 +158,11 @@ class Critic(nn.Module):
         *,
         hidden_sizes: Sequence[int] = (256, 256),
         obs_normalizer: ObsNormalizer | None = None,
+        layer_norm: bool = False,
     ) -> None:
         super().__init__()
         self.obs_normalizer = obs_normalizer
-        self.net = mlp(obs_dim + act_dim, hidden_sizes, 1)
+        self.net = mlp(obs_dim + act_dim, hidden_sizes, 1, layer_norm=layer_norm)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         if self.obs_normalizer is not None:

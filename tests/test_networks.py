@@ -95,3 +95,25 @@ def test_invalid_bounds_and_head_are_rejected() -> None:
         Actor(2, 2, [0.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="actor head"):
         Actor(2, 2, [0.0, 0.0], [1.0, 1.0], head="sigmoid")
+
+
+def test_critic_layer_norm_makes_q_blind_to_the_scale_of_each_hidden_layer() -> None:
+    """LayerNorm after a hidden Linear removes that layer's scale: multiplying its weights
+    and bias by 100 leaves Q unchanged with `layer_norm`, and changes it without."""
+    obs, action = torch.randn(16, OBS_DIM), torch.randn(16, ACT_DIM)
+    for layer_norm in (True, False):
+        torch.manual_seed(0)
+        critic = Critic(OBS_DIM, ACT_DIM, hidden_sizes=(32, 32), layer_norm=layer_norm)
+        norms = [m for m in critic.net if isinstance(m, torch.nn.LayerNorm)]
+        assert [m.normalized_shape for m in norms] == ([(32,), (32,)] if layer_norm else [])
+        before = critic(obs, action)
+        first, second = [m for m in critic.net if isinstance(m, torch.nn.Linear)][:2]
+        with torch.no_grad():
+            for linear in (first, second):
+                linear.weight.mul_(100.0)
+                linear.bias.mul_(100.0)
+        after = critic(obs, action)
+        if layer_norm:
+            torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+        else:
+            assert (after - before).abs().max() > 1.0

@@ -291,3 +291,40 @@ def test_best_pt_only_holds_weights_from_after_learning_started(tmp_path: Path) 
     assert list(evals) == [250, 500] and evals[250] > evals[500]  # untrained scored higher
     best = load_checkpoint(tmp_path / "r" / "checkpoints" / "best.pt")
     assert best["best_eval_step"] == 500 and best["best_eval"] == evals[500]
+
+
+def test_critic_layer_norm_trains_saves_and_resumes(tmp_path: Path) -> None:
+    """--critic-layer-norm puts LayerNorms in the checkpoint's critic (and only there: the
+    actor, which is exported, is unchanged) and a resume rebuilds the same critic."""
+    run_dir = tmp_path / "ln"
+    code, _, err = _train(run_dir, "--total-steps", "400", "--eval-every", "0",
+                          "--critic-layer-norm", "--quiet")  # fmt: skip
+    assert code == 0, err
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["config"]["critic_layer_norm"] is True
+    learner = state["learner"]
+    for critic in (learner["critic"], learner["critic_target"]):  # Linear, LayerNorm, ReLU, ...
+        assert critic["net.1.weight"].shape == (32,) and critic["net.3.weight"].shape[1] == 32
+    assert learner["actor"]["net.2.weight"].shape == (32, 32)  # Linear, ReLU, Linear: no norm
+    code, _, err = run_main(["train", "InvertedPendulum-v4", "--resume", "--run-dir",
+                             str(run_dir), "--total-steps", "600", "--quiet"])  # fmt: skip
+    assert code == 0, err
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == 600
+
+
+def test_a_run_saved_before_a_setting_existed_resumes_as_it_trained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A setting added after a run was saved takes its generic default on resume, not a
+    preset's value: the run's networks were built without it."""
+    saved = resolve_config("InvertedPendulum-v4").to_dict()
+    del saved["critic_layer_norm"]
+    from ddpg_robot import config as config_module
+
+    monkeypatch.setitem(
+        config_module.PRESETS, "InvertedPendulum",
+        {**config_module.PRESETS["InvertedPendulum"], "critic_layer_norm": True},
+    )  # fmt: skip
+    assert resolve_config("InvertedPendulum-v4").critic_layer_norm is True
+    config, changes = resolve_resumed_config(saved, {})
+    assert config.critic_layer_norm is False and changes == []

@@ -1,7 +1,10 @@
-"""Replay buffer: a preallocated float32 ring of (obs, action, reward, next_obs, terminated).
+"""Replay buffer: a preallocated float32 ring of (obs, action, reward, next_obs, terminated,
+steps).
 
 It stores `terminated`, not `done`: a time-limit truncation is not a terminal state, and
 the learner must keep bootstrapping through it (Pardo et al. 2018, "Time Limits in RL").
+`steps` is how many env steps a transition spans (k of an n-step transition, ddpg_robot/n_step.py):
+`reward` is then their discounted sum and `next_obs` the observation k steps later.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Batch(NamedTuple):
     rewards: torch.Tensor  # (B,)
     next_obs: torch.Tensor  # (B, obs_dim)
     terminated: torch.Tensor  # (B,), 1.0 where the episode truly ended
+    steps: torch.Tensor | None = None  # (B,), env steps spanned (k); None: every k is 1
 
 
 class BufferMemoryWarning(ResourceWarning):
@@ -31,7 +35,7 @@ class BufferMemoryWarning(ResourceWarning):
 class ReplayBuffer:
     """Fixed-capacity FIFO of transitions; `sample` draws uniformly among written slots."""
 
-    _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
+    _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "steps")
 
     def __init__(
         self,
@@ -64,13 +68,14 @@ class ReplayBuffer:
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.steps = np.zeros(capacity, dtype=np.float32)
         self.pos = 0  # next slot to write
         self.size = 0  # slots written so far, at most capacity
 
     @staticmethod
     def nbytes_for(capacity: int, obs_dim: int, act_dim: int) -> int:
         """Bytes of storage for `capacity` transitions (float32 everywhere)."""
-        return 4 * capacity * (2 * obs_dim + act_dim + 2)
+        return 4 * capacity * (2 * obs_dim + act_dim + 3)
 
     def __len__(self) -> int:
         return self.size
@@ -82,14 +87,16 @@ class ReplayBuffer:
         reward: float,
         next_obs: np.ndarray,
         terminated: bool,
+        steps: int = 1,
     ) -> None:
-        """Store one transition, overwriting the oldest once full."""
+        """Store one transition spanning `steps` env steps, overwriting the oldest once full."""
         i = self.pos
         self.obs[i] = obs
         self.actions[i] = action
         self.rewards[i] = reward
         self.next_obs[i] = next_obs
         self.terminated[i] = float(terminated)
+        self.steps[i] = steps
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -124,6 +131,9 @@ class ReplayBuffer:
             )
         n = state["size"]
         for name in self._FIELDS:
+            if name == "steps" and name not in state:  # saved before n-step: all 1-step
+                self.steps[:n] = 1.0
+                continue
             getattr(self, name)[:n] = state[name].numpy()
         self.pos = state["pos"]
         self.size = n

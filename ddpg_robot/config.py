@@ -72,6 +72,10 @@ class TrainConfig:
     """Discount factor per environment step."""
     tau: float = 0.005
     """Polyak rate: target <- tau * online + (1 - tau) * target after every update."""
+    n_step: int = 1
+    """Env steps of real reward in each TD target (n-step returns, ddpg_robot/n_step.py): the
+    target leans less on the critic's errors, at the price of off-policy bias from the
+    exploring policy's rewards. 1 is DDPG's one-step target."""
     buffer_size: int = 1_000_000
     """Replay buffer capacity in transitions."""
     eval_every: int = 10_000
@@ -91,7 +95,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` naming the first invalid field; return self for chaining."""
-        positive_ints = ("total_steps", "batch_size", "buffer_size", "eval_episodes")
+        positive_ints = ("total_steps", "batch_size", "buffer_size", "eval_episodes", "n_step")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

@@ -69,7 +69,8 @@ class DDPGLearner:
 
     @torch.no_grad()
     def td_target(self, batch: Batch) -> torch.Tensor:
-        """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), shape (B,).
+        """y = r + gamma^k * (1 - terminated) * Q'(s', mu'(s')), shape (B,), k = `batch.steps`
+        (1 unless the run uses n-step returns: then r sums k rewards, s' is k steps on).
 
         Only `terminated` stops bootstrapping: a time-limit truncation is stored with
         terminated = 0, so its target still includes the value of the next state.
@@ -78,7 +79,8 @@ class DDPGLearner:
         if self.target_action_bounds is not None:
             next_actions = torch.clamp(next_actions, *self.target_action_bounds)
         next_q = self.critic_target(batch.next_obs, next_actions)  # (B,)
-        return batch.rewards + self.gamma * (1.0 - batch.terminated) * next_q
+        discount = self.gamma if batch.steps is None else self.gamma**batch.steps
+        return batch.rewards + discount * (1.0 - batch.terminated) * next_q
 
     def critic_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One Adam step on the mean squared Bellman error."""

@@ -26,6 +26,7 @@ from ddpg_robot.envs import env_info, make_env
 from ddpg_robot.errors import DDPGRobotError, EnvError
 from ddpg_robot.evaluation import evaluate_agent
 from ddpg_robot.logger import LossAverager, MetricsLogger
+from ddpg_robot.n_step import NStepWindow
 from ddpg_robot.noise import make_noise
 from ddpg_robot.progress import Progress, ProgressReporter, SpsMeter
 from ddpg_robot.run_dir import RunDir
@@ -87,6 +88,7 @@ class Trainer:
             self._close()
             raise
         self.actor = self.learner.actor
+        self.window = NStepWindow(config.n_step, config.gamma)  # what reaches the buffer
         self.noise = make_noise(config.noise, self.info.act_dim, sigma=config.noise_sigma,
                                 theta=config.noise_theta, dt=config.noise_dt,
                                 seed=int(seeds[2]))  # fmt: skip
@@ -129,7 +131,8 @@ class Trainer:
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 next_obs = self._checked(next_obs, reward)
                 # Only `terminated` is stored: a time-limit truncation still bootstraps.
-                self.buffer.add(obs, action, reward, next_obs, terminated)
+                for done in self.window.push(obs, action, reward, next_obs, terminated, truncated):
+                    self.buffer.add(*done)
                 episode_return += float(reward)
                 episode_length += 1
                 episode_over = terminated or truncated

@@ -84,10 +84,10 @@ def test_empty_buffer_refuses_to_sample() -> None:
 
 
 def test_warns_when_capacity_exceeds_free_memory() -> None:
-    # 10^12 transitions of 2 floats would need ~20 TB; np.zeros maps pages lazily, but the
+    # 10^12 transitions of 6 floats would need ~24 TB; np.zeros maps pages lazily, but the
     # arrays' address space would still fail, so only the warning path is exercised here.
     needed = ReplayBuffer.nbytes_for(10**12, 1, 1)
-    assert needed == 4 * 10**12 * 5
+    assert needed == 4 * 10**12 * 6  # obs, action, reward, next_obs, terminated, steps
     with pytest.warns(BufferMemoryWarning, match="lower --buffer-size"):
         try:
             ReplayBuffer(10**12, obs_dim=1, act_dim=1)

@@ -45,6 +45,21 @@ def test_runs_sharing_a_config_form_one_group(run_dirs: list[Path]) -> None:
     assert len(run.episode_steps) == len(run.episode_returns) > 5
 
 
+def test_a_run_saved_before_a_setting_existed_groups_with_its_default(
+    run_dirs: list[Path], tmp_path: Path
+) -> None:
+    """config.json of an older version lacks the newer settings; the run trained at their
+    defaults, so it is a seed of the same config as a run that has them at the default."""
+    old = tmp_path / "old"
+    old.mkdir()
+    shutil.copy(run_dirs[1] / "metrics.csv", old / "metrics.csv")
+    config = json.loads((run_dirs[1] / "config.json").read_text())
+    del config["critic_layer_norm"], config["n_step"], config["env_kwargs"]
+    (old / "config.json").write_text(json.dumps(config))
+    groups = group_runs([load_run(run_dirs[0]), load_run(old)])
+    assert {label: len(runs) for label, runs in groups.items()} == {"InvertedPendulum-v4": 2}
+
+
 def test_plot_writes_a_png(run_dirs: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "curve.png"
     code, stdout, err = run_main(["plot", *map(str, run_dirs), "-o", str(out)])

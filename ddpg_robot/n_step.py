@@ -39,8 +39,8 @@ class NStepWindow:
     A transition is complete once `n` rewards follow its start, or when its episode ends
     (terminated or truncated): then every transition still open is completed with the
     rewards it has, bootstrapping from the episode's final observation (not at all when it
-    terminated). Open transitions of an episode that is abandoned (`clear`, as a resumed run
-    starts a new episode) are never stored: at most n - 1 of them.
+    terminated). The open transitions of an episode a run abandons (a stopped run resumes
+    with a new episode and a new window) are never stored: at most n - 1 of them.
     """
 
     def __init__(self, n: int, gamma: float) -> None:
@@ -67,10 +67,6 @@ class NStepWindow:
         if len(self._open) == self.n:
             return [self._complete(next_obs, False)]
         return []
-
-    def clear(self) -> None:
-        """Drop the open transitions (their episode will not continue)."""
-        self._open.clear()
 
     def _complete(self, next_obs: np.ndarray, terminated: bool) -> NStepTransition:
         """The oldest open transition, closed with every reward after it in the window."""

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+import tests.envs  # noqa: F401  (registers TestPoint-v0)
 from ddpg_robot.buffer import ReplayBuffer
 from ddpg_robot.checkpoint import load_checkpoint
 from ddpg_robot.learner import DDPGLearner
@@ -57,14 +58,6 @@ def test_one_step_window_passes_every_transition_through() -> None:
     assert [[(t.reward, t.steps, t.terminated) for t in e] for e in emitted] == [
         [(0.5, 1, False)], [(-1.0, 1, False)], [(2.0, 1, True)]
     ]  # fmt: skip
-
-
-def test_cleared_window_drops_the_open_transitions() -> None:
-    window = NStepWindow(4, gamma=0.9)
-    window.push(_obs(0), np.zeros(1), 1.0, _obs(1), terminated=False, truncated=False)
-    window.clear()
-    emitted = window.push(_obs(7), np.zeros(1), 2.0, _obs(8), terminated=True, truncated=False)
-    assert [(float(t.obs[0]), t.reward) for t in emitted] == [(7.0, 2.0)]
 
 
 GAMMA, HORIZON = 0.9, 12  # reward 1 per step; the episode terminates after HORIZON steps
@@ -141,3 +134,21 @@ def test_train_with_n_step_stores_k_step_transitions_and_resumes(tmp_path: Path)
     code, _, err = run_main(["train", "InvertedPendulum-v4", "--resume", "--run-dir",
                              str(run_dir), "--total-steps", "400", "--quiet"])  # fmt: skip
     assert code == 0, err
+
+
+def test_train_closes_time_limited_episodes_without_terminating_them(tmp_path: Path) -> None:
+    """TestPoint-v0 never terminates; its time limit cuts every episode at 50 steps. Each
+    episode's last N - 1 transitions are shorter and still bootstrap (terminated = 0)."""
+    run_dir = tmp_path / "point"
+    code, _, err = run_main(["train", "TestPoint-v0", "--run-dir", str(run_dir), "--n-step", "4",
+                             "--total-steps", "200", "--learning-starts", "100",
+                             "--batch-size", "16", "--hidden-sizes", "8", "--eval-every", "0",
+                             "--quiet"])  # fmt: skip
+    assert code == 0, err
+    buffer = load_checkpoint(run_dir / "checkpoints" / "last.pt")["buffer"]
+    steps = buffer["steps"].numpy()
+    assert len(steps) == 200 and not buffer["terminated"].numpy().any()
+    by_episode = steps.reshape(4, 50)  # stored in order, each episode flushed at its end
+    assert (by_episode[:, :47] == 4).all()
+    assert (by_episode[:, 47:] == [3, 2, 1]).all()
+    assert (buffer["next_obs"].numpy()[47:50] == buffer["next_obs"].numpy()[49]).all()

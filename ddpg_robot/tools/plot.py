@@ -57,7 +57,8 @@ def load_run(run_dir: str | Path) -> RunCurves:
         if not isinstance(config, dict):
             raise ValueError(f"config.json holds a {type(config).__name__}, not settings")
         # A setting newer than the run is missing from its file: it trained at the default.
-        config = {**TrainConfig().to_dict(), **config}
+        defaults = {k: v for k, v in TrainConfig().to_dict().items() if k != "env_id"}
+        config = {**defaults, **config}
         episodes = [r for r in rows if r.get("episode_return")]
         evals = [r for r in rows if r.get("eval_return_mean")]
         biased = [r for r in evals if r.get("q_estimate")]

@@ -34,10 +34,13 @@ def run_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def test_runs_sharing_a_config_form_one_group(run_dirs: list[Path]) -> None:
     groups = group_runs([load_run(d) for d in run_dirs])
+    # InvertedPendulum's preset has lr_actor 1e-3: those two runs are at the preset.
     assert {label: len(runs) for label, runs in groups.items()} == {
-        "lr_actor=0.001": 2,
+        "preset": 2,
         "lr_actor=0.0001": 1,
     }
+    named_by_env = group_runs([load_run(run_dirs[2]), load_run(run_dirs[0])])
+    assert list(named_by_env) == ["lr_actor=0.0001", "preset"]
     same_config = group_runs([load_run(d) for d in run_dirs[:2]])
     assert {label: len(runs) for label, runs in same_config.items()} == {"InvertedPendulum-v4": 2}
     run = load_run(run_dirs[0])
@@ -69,7 +72,7 @@ def test_plot_writes_a_png(run_dirs: list[Path], tmp_path: Path) -> None:
     # The results table: a row per config, its numbers those of the seeds' metrics.csv.
     finals = [float(r["eval_return_mean"]) for d in run_dirs[:2]
               for r in read_metrics(d / "metrics.csv") if r["eval_return_mean"]][2::3]  # fmt: skip
-    row = next(line for line in stdout.splitlines() if line.startswith("lr_actor=0.001 "))
+    row = next(line for line in stdout.splitlines() if line.startswith("preset "))
     fields = row.split()
     assert fields[1:3] == ["2", "300"]
     assert float(fields[3]) == pytest.approx(sum(finals) / 2, abs=0.05)

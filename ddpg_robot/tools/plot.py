@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ddpg_robot.atomic import atomic_path
-from ddpg_robot.config import TrainConfig
+from ddpg_robot.config import TrainConfig, preset_for
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.logger import read_metrics
 
@@ -80,17 +80,32 @@ def load_run(run_dir: str | Path) -> RunCurves:
 
 
 def group_runs(runs: Sequence[RunCurves]) -> dict[str, list[RunCurves]]:
-    """Runs keyed by a label of what distinguishes their configs (seed aside)."""
+    """Runs keyed by a label of what distinguishes their configs (seed aside).
+
+    Of the settings that differ between the runs, a label names those where its run leaves
+    the env's defaults (generic ones and its preset): `n_step=3`; a run at them all is
+    `defaults` (`preset` where the env has one). Seeds of one config are named by their env.
+    """
     keys = [{k: v for k, v in r.config.items() if k not in _NOT_CONFIG} for r in runs]
     varying = sorted({k for key in keys for k in key if any(o.get(k) != key.get(k) for o in keys)})
     several_envs = len({r.config.get("env_id") for r in runs}) > 1
     groups: dict[str, list[RunCurves]] = {}
     for run, key in zip(runs, keys):
-        label = ", ".join(f"{k}={key.get(k)}" for k in varying if k != "env_id")
-        if several_envs or not label:  # seeds of one config are named by their env
-            label = f"{key.get('env_id')} {label}".strip()
+        env_id = str(key.get("env_id"))
+        label = ", ".join(f"{k}={key.get(k)}" for k in _departures(env_id, key, varying))
+        if not label and [k for k in varying if k != "env_id"]:
+            label = "preset" if preset_for(env_id) else "defaults"
+        if several_envs or not label:
+            label = f"{env_id} {label}".strip()
         groups.setdefault(label, []).append(run)
     return groups
+
+
+def _departures(env_id: str, key: dict, varying: Sequence[str]) -> list[str]:
+    """The settings among `varying` where `key` differs from what `env_id` trains with by
+    default (the generic defaults and its preset)."""
+    baseline = {**TrainConfig().to_dict(), **preset_for(env_id)}
+    return [k for k in varying if k != "env_id" and key.get(k) != baseline.get(k)]
 
 
 @dataclass

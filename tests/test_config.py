@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -21,6 +22,14 @@ def test_presets_apply_to_every_version(env_id: str) -> None:
     config = resolve_config(env_id)
     assert config.lr_actor == PRESETS["InvertedPendulum"]["lr_actor"]
     assert config.total_steps == PRESETS["InvertedPendulum"]["total_steps"]
+
+
+@pytest.mark.parametrize("env_id", ["Hopper-v4", "Walker2d-v5", "Ant-v4"])
+def test_locomotion_presets_use_three_step_returns_and_nothing_else(env_id: str) -> None:
+    config = resolve_config(env_id)
+    assert config.n_step == 3
+    generic = dataclasses.replace(TrainConfig(), env_id=env_id, n_step=3)
+    assert config == generic
 
 
 def test_unknown_env_gets_generic_defaults() -> None:

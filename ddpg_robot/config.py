@@ -280,6 +280,15 @@ RESUMABLE_FIELDS = frozenset(
 """Settings a resumed run may change: how long it runs and how it is watched, not what it learns."""
 
 
+def with_newer_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config (`config.json`, a checkpoint's) with every setting it predates added at
+    its generic default: the run trained without the setting, which is what the default does
+    (a preset's value would not be). JSON-ready values, as `TrainConfig.to_dict` gives."""
+    defaults = TrainConfig().to_dict()
+    del defaults["env_id"]  # every saved config names its env
+    return {**defaults, **saved}
+
+
 def resolve_resumed_config(
     saved: dict[str, Any], overrides: dict[str, Any]
 ) -> tuple[TrainConfig, list[str]]:
@@ -289,12 +298,9 @@ def resolve_resumed_config(
     A setting this version does not know, or one that would change what is learned, is
     refused with one line rather than dropped.
     """
-    values = dict(saved)
+    values = with_newer_settings(saved)
     values["hidden_sizes"] = parse_hidden_sizes(values["hidden_sizes"])
-    values["env_kwargs"] = parse_env_kwargs(values.get("env_kwargs", {}))  # older runs: none
-    for field in dataclasses.fields(TrainConfig):  # a setting newer than the run: as it trained
-        if field.name not in values and field.default is not dataclasses.MISSING:
-            values[field.name] = field.default
+    values["env_kwargs"] = parse_env_kwargs(values["env_kwargs"])
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -403,4 +409,5 @@ __all__ = [
     "RESUMABLE_FIELDS",
     "resolve_config",
     "resolve_resumed_config",
+    "with_newer_settings",
 ]

@@ -62,8 +62,7 @@ class NStepWindow:
         """Add one env step; return the transitions now complete, oldest first."""
         self._open.append((obs, action, float(reward)))
         if terminated or truncated:
-            done = [self._complete(next_obs, terminated) for _ in range(len(self._open))]
-            return done
+            return [self._complete(next_obs, terminated) for _ in range(len(self._open))]
         if len(self._open) == self.n:
             return [self._complete(next_obs, False)]
         return []

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ddpg_robot.atomic import atomic_path
-from ddpg_robot.config import TrainConfig, preset_for
+from ddpg_robot.config import TrainConfig, preset_for, with_newer_settings
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.logger import read_metrics
 
@@ -56,9 +56,7 @@ def load_run(run_dir: str | Path) -> RunCurves:
         config = json.loads(config_file.read_text())
         if not isinstance(config, dict):
             raise ValueError(f"config.json holds a {type(config).__name__}, not settings")
-        # A setting newer than the run is missing from its file: it trained at the default.
-        defaults = {k: v for k, v in TrainConfig().to_dict().items() if k != "env_id"}
-        config = {**defaults, **config}
+        config = with_newer_settings(config)
         episodes = [r for r in rows if r.get("episode_return")]
         evals = [r for r in rows if r.get("eval_return_mean")]
         biased = [r for r in evals if r.get("q_estimate")]

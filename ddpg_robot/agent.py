@@ -16,7 +16,7 @@ from ddpg_robot.config import TrainConfig
 from ddpg_robot.envs import EnvInfo
 from ddpg_robot.errors import ConfigError
 from ddpg_robot.learner import DDPGLearner
-from ddpg_robot.networks import Actor, Critic
+from ddpg_robot.networks import Actor, Critic, TwinCritic
 
 
 def resolve_device(name: str) -> torch.device:
@@ -46,7 +46,8 @@ def check_memory(config: TrainConfig, info: EnvInfo) -> None:
     actor = sum((a + 1) * b for a, b in zip(widths, [*config.hidden_sizes, info.act_dim]))
     critic_widths = [info.obs_dim + info.act_dim, *config.hidden_sizes]
     critic = sum((a + 1) * b for a, b in zip(critic_widths, [*config.hidden_sizes, 1]))
-    networks = 5 * 4 * (actor + critic)
+    critics = 2 if config.twin_critics else 1
+    networks = 5 * 4 * (actor + critics * critic)
     if buffer + networks > available:
         raise ConfigError(
             f"this run needs {(buffer + networks) / 2**30:.1f} GiB ({buffer / 2**30:.1f} GiB "
@@ -69,18 +70,23 @@ def build_learner(
         head="linear" if config.action_bound == "invert-gradients" else "tanh",
         normalize_obs=config.normalize_obs,
     ).to(device)
-    critic = Critic(
-        info.obs_dim,
-        info.act_dim,
-        hidden_sizes=config.hidden_sizes,
-        obs_normalizer=actor.obs_normalizer,  # one set of statistics for both
-        layer_norm=config.critic_layer_norm,
-    ).to(device)
-    grad_transform, target_bounds = None, None
+
+    def make_critic() -> Critic:
+        return Critic(
+            info.obs_dim,
+            info.act_dim,
+            hidden_sizes=config.hidden_sizes,
+            obs_normalizer=actor.obs_normalizer,  # one set of statistics for all networks
+            layer_norm=config.critic_layer_norm,
+        ).to(device)
+
+    critic = TwinCritic(make_critic(), make_critic()) if config.twin_critics else make_critic()
+    bounds = (actor.action_low, actor.action_high)
+    grad_transform = None
     if actor.head == "linear":  # inverting gradients, docs/action-bounds.md
-        low, high = actor.action_low, actor.action_high
-        grad_transform = partial(invert_gradients, low=low, high=high)
-        target_bounds = (low, high)
+        grad_transform = partial(invert_gradients, low=bounds[0], high=bounds[1])
+    # mu'(s') needs clipping where it may leave the bounds: a linear head, or target noise.
+    needs_clip = actor.head == "linear" or config.target_noise > 0
     return DDPGLearner(
         actor,
         critic,
@@ -89,6 +95,9 @@ def build_learner(
         gamma=config.gamma,
         tau=config.tau,
         action_grad_transform=grad_transform,
-        target_action_bounds=target_bounds,
+        target_action_bounds=bounds if needs_clip else None,
+        target_noise=config.target_noise,
+        target_noise_clip=config.target_noise_clip,
+        policy_delay=config.policy_delay,
         compile=compile,
     )

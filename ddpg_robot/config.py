@@ -77,6 +77,19 @@ class TrainConfig:
     """Env steps of real reward in each TD target (n-step returns, ddpg_robot/n_step.py): the
     target leans less on the critic's errors, at the price of off-policy bias from the
     exploring policy's rewards. 1 is DDPG's one-step target."""
+    twin_critics: bool = False
+    """TD3's clipped double Q (Fujimoto et al. 2018), an option beyond DDPG: a second critic,
+    and the TD target takes the smaller of the two target critics' values. The actor climbs,
+    and the critic's bias measures, the first critic."""
+    target_noise: float = 0.0
+    """TD3's target policy smoothing, an option beyond DDPG: Gaussian noise of this std, in
+    [-1, 1] action units, on mu'(s') in the TD target (then clipped to the bounds), so the
+    critic values a small region of actions, not one sharp peak. 0 is DDPG's target."""
+    target_noise_clip: float = 0.5
+    """Bound on each entry of the target noise, in [-1, 1] action units (TD3's 0.5)."""
+    policy_delay: int = 1
+    """Critic updates per actor update, TD3's delayed policy updates (an option beyond DDPG):
+    the actor and both targets move on every `policy_delay`-th update. 1 is DDPG."""
     buffer_size: int = 1_000_000
     """Replay buffer capacity in transitions."""
     eval_every: int = 10_000
@@ -96,7 +109,9 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` naming the first invalid field; return self for chaining."""
-        positive_ints = ("total_steps", "batch_size", "buffer_size", "eval_episodes", "n_step")
+        positive_ints = (
+            "total_steps", "batch_size", "buffer_size", "eval_episodes", "n_step", "policy_delay",
+        )  # fmt: skip
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -111,11 +126,23 @@ class TrainConfig:
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
         if not _is_real(self.noise_sigma) or self.noise_sigma < 0:
             raise ConfigError(f"--noise-sigma must be >= 0, got {self.noise_sigma!r}")
+        if not _is_real(self.target_noise) or self.target_noise < 0:
+            raise ConfigError(f"--target-noise must be >= 0, got {self.target_noise!r}")
+        if not _is_real(self.target_noise_clip) or not self.target_noise_clip > 0:
+            raise ConfigError(
+                f"--target-noise-clip must be a positive number, got {self.target_noise_clip!r}"
+            )
         if not _is_real(self.gamma) or not 0 <= self.gamma < 1:
             raise ConfigError(f"--gamma must be in [0, 1), got {self.gamma!r}")
         if not _is_real(self.tau) or not 0 < self.tau <= 1:
             raise ConfigError(f"--tau must be in (0, 1], got {self.tau!r}")
-        for name in ("normalize_obs", "critic_layer_norm", "save_buffer", "compile"):
+        for name in (
+            "normalize_obs",
+            "critic_layer_norm",
+            "twin_critics",
+            "save_buffer",
+            "compile",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.hidden_sizes, str):  # strings are parsed by resolve_config

@@ -17,6 +17,7 @@ from torch import nn
 
 from ddpg_robot.buffer import Batch
 from ddpg_robot.compiled_step import CompiledStep, adam_step, make_adam, optimized_params
+from ddpg_robot.networks import TwinCritic
 
 ActionGradTransform = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(dQ/da of shape (B, act_dim), actions (B, act_dim)) -> edited dQ/da of the same shape."""
@@ -31,6 +32,12 @@ class DDPGLearner:
     would execute; needed for an actor whose raw output may leave the bounds (linear head).
     `compile`: run each update through `torch.compile` as one graph (CompiledStep); the
     first update pays the compilation (`compile_seconds`), a failed one falls back to eager.
+
+    Three options from TD3 (Fujimoto et al. 2018) leave DDPG's actor, noise and targets as
+    they are and change only how the critic is trained (docs/algorithm.md): a `TwinCritic`
+    as `critic` (the target takes the smaller value), `target_noise` (std in [-1, 1] action
+    units, clipped to +-`target_noise_clip`, on mu'(s'); needs `target_action_bounds`) and
+    `policy_delay` (the actor and the targets move on every `policy_delay`-th update).
     """
 
     def __init__(
@@ -44,8 +51,13 @@ class DDPGLearner:
         tau: float = 0.005,
         action_grad_transform: ActionGradTransform | None = None,
         target_action_bounds: tuple[torch.Tensor, torch.Tensor] | None = None,
+        target_noise: float = 0.0,
+        target_noise_clip: float = 0.5,
+        policy_delay: int = 1,
         compile: bool = False,
     ) -> None:
+        if target_noise > 0 and target_action_bounds is None:
+            raise ValueError("target_noise needs target_action_bounds to scale and clip it")
         self.actor = actor
         self.critic = critic
         self.actor_target = copy.deepcopy(actor).requires_grad_(False)
@@ -56,6 +68,9 @@ class DDPGLearner:
         self.tau = tau
         self.action_grad_transform = action_grad_transform
         self.target_action_bounds = target_action_bounds
+        self.target_noise = target_noise
+        self.target_noise_clip = target_noise_clip
+        self.policy_delay = policy_delay
         self.num_updates = 0
         self._compiled = (
             CompiledStep(
@@ -74,19 +89,34 @@ class DDPGLearner:
 
         Only `terminated` stops bootstrapping: a time-limit truncation is stored with
         terminated = 0, so its target still includes the value of the next state.
+        With the TD3 options, mu'(s') is smoothed by clipped noise and Q' is the smaller of
+        the two target critics.
         """
         next_actions = self.actor_target(batch.next_obs)  # (B, act_dim)
+        if self.target_noise > 0:
+            low, high = self.target_action_bounds  # type: ignore[misc]
+            noise = torch.randn_like(next_actions) * self.target_noise
+            noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+            next_actions = next_actions + noise * (high - low) / 2
         if self.target_action_bounds is not None:
             next_actions = torch.clamp(next_actions, *self.target_action_bounds)
-        next_q = self.critic_target(batch.next_obs, next_actions)  # (B,)
+        if isinstance(self.critic_target, TwinCritic):
+            next_q = torch.minimum(*self.critic_target.both(batch.next_obs, next_actions))
+        else:
+            next_q = self.critic_target(batch.next_obs, next_actions)  # (B,)
         discount = self.gamma if batch.steps is None else self.gamma**batch.steps
         return batch.rewards + discount * (1.0 - batch.terminated) * next_q
 
     def critic_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """One Adam step on the mean squared Bellman error."""
+        """One Adam step on the mean squared Bellman error (summed over both critics of a
+        `TwinCritic`, each fitted to the same target)."""
         y = self.td_target(batch)  # (B,)
-        q = self.critic(batch.obs, batch.actions)  # (B,)
-        loss = F.mse_loss(q, y)
+        if isinstance(self.critic, TwinCritic):
+            q, q2 = self.critic.both(batch.obs, batch.actions)  # (B,) each
+            loss = F.mse_loss(q, y) + F.mse_loss(q2, y)
+        else:
+            q = self.critic(batch.obs, batch.actions)  # (B,)
+            loss = F.mse_loss(q, y)
         grads = torch.autograd.grad(loss, optimized_params(self.critic_optimizer))
         adam_step(self.critic_optimizer, grads)
         return {"critic_loss": loss.detach(), "q_mean": q.detach().mean()}
@@ -147,7 +177,8 @@ class DDPGLearner:
                 target_buffer.copy_(online_buffer)
 
     def update(self, batch: Batch) -> dict[str, float]:
-        """Critic step, then actor step on the updated critic, then both Polyak updates."""
+        """Critic step, then actor step on the updated critic, then both Polyak updates (the
+        last two on every `policy_delay`-th update only)."""
         metrics, _ = self._run_step(batch, None)
         return metrics
 
@@ -166,13 +197,20 @@ class DDPGLearner:
         return metrics, actions
 
     def _step(
-        self, batch: Batch, obs: torch.Tensor | None
+        self, batch: Batch, obs: torch.Tensor | None, move_actor: bool = True
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         """The update itself, run eagerly or compiled, and mu(obs) after it when asked;
-        metrics stay tensors (no host sync)."""
+        metrics stay tensors (no host sync). Without `move_actor` (delayed policy updates)
+        the actor and the targets stay, and `actor_loss` is still reported, from a forward."""
         critic_metrics = self.critic_step(batch)
-        actor_metrics = self.actor_step(batch.obs)
-        self.polyak_update()
+        if move_actor:
+            actor_metrics = self.actor_step(batch.obs)
+            self.polyak_update()
+        else:
+            with torch.no_grad():
+                actor_metrics = {
+                    "actor_loss": -self.critic(batch.obs, self.actor(batch.obs)).mean()
+                }
         actions = None
         if obs is not None:
             with torch.no_grad():
@@ -195,7 +233,8 @@ class DDPGLearner:
         self, batch: Batch, obs: torch.Tensor | None
     ) -> tuple[dict[str, float], torch.Tensor | None]:
         step = self._compiled if self._compiled is not None else self._step
-        metrics, actions = step(batch, obs)
+        move_actor = (self.num_updates + 1) % self.policy_delay == 0
+        metrics, actions = step(batch, obs, move_actor)
         self.num_updates += 1
         return {k: float(v) for k, v in metrics.items()}, actions
 

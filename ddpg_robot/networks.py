@@ -168,3 +168,24 @@ class Critic(nn.Module):
         if self.obs_normalizer is not None:
             obs = self.obs_normalizer(obs)
         return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)  # (B,)
+
+
+class TwinCritic(nn.Module):
+    """Two critics trained on the same targets, TD3's clipped double Q (Fujimoto et al. 2018).
+
+    Called like a `Critic` it is the first critic, the one the actor climbs and the critic's
+    bias measures; `both` gives the pair, whose minimum the TD target takes: the two share
+    no weights, so one critic's overestimate at an action is rarely the other's.
+    """
+
+    def __init__(self, first: Critic, second: Critic) -> None:
+        super().__init__()
+        self.q1 = first
+        self.q2 = second
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.q1(obs, action)  # (B,)
+
+    def both(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Q1(s, a) and Q2(s, a), shape (B,) each."""
+        return self.q1(obs, action), self.q2(obs, action)

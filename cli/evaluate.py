@@ -65,5 +65,6 @@ def evaluate(
         f"{result.env_id}: return {result.returns.mean():.2f} +- {result.returns.std():.2f} "
         f"over {episodes} episodes (seed {seed}, {result.kind} policy{perturbed})"
     )
+    typer.echo(result.describe_episodes())
     if video is not None:
         typer.echo(f"video of episode 1: {video}")

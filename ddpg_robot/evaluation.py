@@ -142,6 +142,22 @@ class EvalResult:
     returns: np.ndarray  # (episodes,)
     kind: str  # "onnx" (through ddpg_robot.runtime) or "torch" (a checkpoint)
     env_id: str = ""  # the env it ran in, as made (a user's module:EnvId whole)
+    lengths: np.ndarray | None = None  # (episodes,) env steps of each episode
+    terminated: np.ndarray | None = None  # (episodes,) bool: the env ended it (a fall), not
+    # its time limit
+
+    def describe_episodes(self) -> str:
+        """How long the episodes lasted and how many the env ended, e.g. a robot's falls."""
+        if self.lengths is None or self.terminated is None:
+            return ""
+        low, high = int(self.lengths.min()), int(self.lengths.max())
+        lasted = (
+            f"every episode lasted {low} steps"
+            if low == high
+            else f"episodes lasted {self.lengths.mean():.0f} steps on average ({low}-{high})"
+        )
+        ended = int(self.terminated.sum())
+        return f"{lasted}; {ended} of {len(self.lengths)} ended by the env (terminated)"
 
 
 def evaluate_model(
@@ -175,11 +191,13 @@ def evaluate_model(
         check_interface(env, env_id, policy)
         if perturbation is not None:
             env = PerturbedEnv(env, perturbation, seed)
-        if video is None:
-            return EvalResult(evaluate_policy(policy.act, env, episodes), policy.kind, env_id)
-        first = _record_episode(policy.act, env, Path(video))
-        rest = evaluate_policy(policy.act, env, episodes - 1)
-        return EvalResult(np.concatenate([[first], rest]), policy.kind, env_id)
+        filmed = [] if video is None else [_record_episode(policy.act, env, Path(video))]
+        rest = [
+            (record.episode_return, len(record.rewards), record.terminated)
+            for record in record_episodes(policy.act, env, episodes - len(filmed))
+        ]
+        returns, lengths, terminated = (np.array(column) for column in zip(*filmed, *rest))
+        return EvalResult(returns.astype(np.float64), policy.kind, env_id, lengths, terminated)
     finally:
         env.close()
 
@@ -211,7 +229,9 @@ def check_interface(env: gym.Env, env_id: str, policy: TrainedPolicy) -> None:
         )
 
 
-def _record_episode(policy: Policy, env: gym.Env, path: Path) -> float:
+def _record_episode(policy: Policy, env: gym.Env, path: Path) -> tuple[float, int, bool]:
+    """Run one episode, rendering each frame into an MP4 at `path`; (return, length,
+    terminated)."""
     try:
         import imageio.v2 as imageio
     except ImportError:
@@ -226,18 +246,18 @@ def _record_episode(policy: Policy, env: gym.Env, path: Path) -> float:
             f"cannot render offscreen ({type(exc).__name__}: {str(exc)[:120]}); set MUJOCO_GL=egl "
             "(needs libEGL, e.g. Debian's libegl1) or install libosmesa6 and set MUJOCO_GL=osmesa"
         ) from None
-    total, done = 0.0, False
-    while not done:
+    total, length, terminated, truncated = 0.0, 0, False, False
+    while not (terminated or truncated):
         obs, reward, terminated, truncated, _ = env.step(policy(obs))
         total += float(reward)
-        done = terminated or truncated
+        length += 1
         frames.append(env.render())
     dt = getattr(env.unwrapped, "dt", None) or 0.05
     try:
         imageio.mimwrite(path, frames, fps=max(1, round(1 / dt)), macro_block_size=1)
     except (OSError, ValueError, RuntimeError) as exc:
         raise EvaluationError(f"cannot write video {path}: {str(exc)[:200]}") from None
-    return total
+    return total, length, bool(terminated)
 
 
 def _fmt(values: np.ndarray) -> str:

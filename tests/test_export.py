@@ -277,6 +277,32 @@ def test_eval_video_writes_an_mp4(tmp_path: Path, exported: dict[str, Path]) -> 
     frames = iio.imread(video, index=None)
     assert frames.ndim == 4 and frames.shape[0] >= 2 and frames.shape[-1] == 3
     assert frames.std() > 1.0  # a rendered scene, not a blank image
+    # The filmed episode counts in the summary like the others: its length is the frames'.
+    steps = frames.shape[0] - 1  # the reset's frame, then one per step
+    summary = f"every episode lasted {steps} steps; {int(steps < 1000)} of 1 ended by the env"
+    assert summary in result.stdout, result.stdout
+
+
+def test_eval_reports_how_long_episodes_lasted_and_how_many_the_env_ended(
+    exported: dict[str, Path],
+) -> None:
+    """The pendulum of these short runs falls: `eval` counts each fall (termination) and
+    each episode's steps, the same as stepping the same episodes by hand."""
+    code, out, err = run_main(["eval", str(exported["plain"]), "--env", "InvertedPendulum-v4",
+                               "--episodes", "4", "--seed", "5"])  # fmt: skip
+    assert code == 0, err
+    from ddpg_robot.evaluation import record_episodes
+
+    records = record_episodes(Controller(exported["plain"]).act, make_env(
+        "InvertedPendulum-v4", seed=5), 4)  # fmt: skip
+    lengths = [len(record.rewards) for record in records]
+    falls = sum(record.terminated for record in records)
+    assert falls >= 1  # the case worth reporting happens here
+    assert f"{falls} of 4 ended by the env (terminated)" in out
+    if len(set(lengths)) > 1:
+        assert f"{np.mean(lengths):.0f} steps on average ({min(lengths)}-{max(lengths)})" in out
+    else:
+        assert f"every episode lasted {lengths[0]} steps" in out
 
 
 def test_invert_gradients_run_exports_a_linear_head_that_stays_in_bounds(tmp_path: Path) -> None:

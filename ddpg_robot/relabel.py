@@ -20,8 +20,6 @@ from ddpg_robot.envs import EnvInfo, env_info, make_env
 from ddpg_robot.errors import DDPGRobotError
 from ddpg_robot.runtime import SCHEMA_VERSION, Controller
 
-NAME_KEYS = ("action_names", "observation_names")
-
 
 class RelabelError(DDPGRobotError):
     """The file cannot be relabelled: not a ddpg-robot policy, or its env does not match."""
@@ -78,9 +76,12 @@ def relabel_policy(source: str | Path, out: str | Path | None = None) -> Relabel
         raise RelabelError(f"{env_id} tells no action or observation names; nothing to write")
 
     graph = _frozen_parts(model)
-    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in NAME_KEYS]
+    written_names = {key: json.dumps(value) for key, value in names.items()}
+    # Names already there are rewritten in place, so relabelling a fresh export (which has
+    # them) reproduces its bytes; names a file lacks go at the end.
+    entries = [(p.key, written_names.pop(p.key, p.value)) for p in model.metadata_props]
     del model.metadata_props[:]
-    for key, value in kept + [(key, json.dumps(value)) for key, value in names.items()]:
+    for key, value in entries + list(written_names.items()):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     with atomic_path(out_path) as tmp:

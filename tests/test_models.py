@@ -19,6 +19,7 @@ FLOORS = {
     "invertedpendulum-v4": ("InvertedPendulum-v4", 950.0, 5),
     "halfcheetah-v4": ("HalfCheetah-v4", 6000.0, 5),
     "hopper-v4": ("Hopper-v4", 2500.0, 5),
+    "walker2d-v4": ("Walker2d-v4", 2500.0, 5),
 }
 
 

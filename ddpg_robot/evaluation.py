@@ -141,15 +141,12 @@ class EvaluationError(DDPGRobotError):
 class EvalResult:
     returns: np.ndarray  # (episodes,)
     kind: str  # "onnx" (through ddpg_robot.runtime) or "torch" (a checkpoint)
-    env_id: str = ""  # the env it ran in, as made (a user's module:EnvId whole)
-    lengths: np.ndarray | None = None  # (episodes,) env steps of each episode
-    terminated: np.ndarray | None = None  # (episodes,) bool: the env ended it (a fall), not
-    # its time limit
+    env_id: str  # the env it ran in, as made (a user's module:EnvId whole)
+    lengths: np.ndarray  # (episodes,) env steps of each episode
+    terminated: np.ndarray  # (episodes,) bool: the env ended it (a fall), not its time limit
 
     def describe_episodes(self) -> str:
         """How long the episodes lasted and how many the env ended, e.g. a robot's falls."""
-        if self.lengths is None or self.terminated is None:
-            return ""
         low, high = int(self.lengths.min()), int(self.lengths.max())
         lasted = (
             f"every episode lasted {low} steps"

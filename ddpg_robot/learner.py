@@ -197,7 +197,7 @@ class DDPGLearner:
         return metrics, actions
 
     def _step(
-        self, batch: Batch, obs: torch.Tensor | None, move_actor: bool = True
+        self, batch: Batch, obs: torch.Tensor | None, move_actor: bool
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         """The update itself, run eagerly or compiled, and mu(obs) after it when asked;
         metrics stay tensors (no host sync). Without `move_actor` (delayed policy updates)

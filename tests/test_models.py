@@ -20,6 +20,7 @@ FLOORS = {
     "halfcheetah-v4": ("HalfCheetah-v4", 6000.0, 5),
     "hopper-v4": ("Hopper-v4", 2500.0, 5),
     "walker2d-v4": ("Walker2d-v4", 2500.0, 5),
+    "ant-v4": ("Ant-v4", 3000.0, 5),
 }
 
 

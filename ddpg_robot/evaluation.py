@@ -227,34 +227,38 @@ def check_interface(env: gym.Env, env_id: str, policy: TrainedPolicy) -> None:
 
 
 def _record_episode(policy: Policy, env: gym.Env, path: Path) -> tuple[float, int, bool]:
-    """Run one episode, rendering each frame into an MP4 at `path`; (return, length,
-    terminated)."""
+    """Run one episode through `record_episodes`, rendering each frame into an MP4 at
+    `path`; (return, length, terminated)."""
     try:
         import imageio.v2 as imageio
     except ImportError:
         raise EvaluationError(
             "writing videos needs imageio: pip install imageio imageio-ffmpeg"
         ) from None
-    try:
-        obs, _ = env.reset()
-        frames = [env.render()]
-    except Exception as exc:  # GL backends fail with many exception types
-        raise EvaluationError(
-            f"cannot render offscreen ({type(exc).__name__}: {str(exc)[:120]}); set MUJOCO_GL=egl "
-            "(needs libEGL, e.g. Debian's libegl1) or install libosmesa6 and set MUJOCO_GL=osmesa"
-        ) from None
-    total, length, terminated, truncated = 0.0, 0, False, False
-    while not (terminated or truncated):
-        obs, reward, terminated, truncated, _ = env.step(policy(obs))
-        total += float(reward)
-        length += 1
-        frames.append(env.render())
+    frames: list[np.ndarray] = []
+
+    def filmed(obs: np.ndarray) -> np.ndarray:
+        frames.append(_render(env))  # the state the action is chosen in
+        return policy(obs)
+
+    (record,) = record_episodes(filmed, env, 1)
+    frames.append(_render(env))  # and the state the episode ended in
     dt = getattr(env.unwrapped, "dt", None) or 0.05
     try:
         imageio.mimwrite(path, frames, fps=max(1, round(1 / dt)), macro_block_size=1)
     except (OSError, ValueError, RuntimeError) as exc:
         raise EvaluationError(f"cannot write video {path}: {str(exc)[:200]}") from None
-    return total, length, bool(terminated)
+    return record.episode_return, len(record.rewards), record.terminated
+
+
+def _render(env: gym.Env) -> np.ndarray:
+    try:
+        return env.render()
+    except Exception as exc:  # GL backends fail with many exception types
+        raise EvaluationError(
+            f"cannot render offscreen ({type(exc).__name__}: {str(exc)[:120]}); set MUJOCO_GL=egl "
+            "(needs libEGL, e.g. Debian's libegl1) or install libosmesa6 and set MUJOCO_GL=osmesa"
+        ) from None
 
 
 def _fmt(values: np.ndarray) -> str:

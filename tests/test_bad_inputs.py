@@ -38,7 +38,16 @@ class NoRenderModeEnv(PointEnv):
 
 
 class NaNObservationEnv(PointEnv):
-    """PointEnv whose sensor drops out on the 6th step of every episode: NaN observations."""
+    """PointEnv whose sensor drops out on the 6th step of every episode: NaN observations.
+    It renders (a blank frame), so `eval --video` films it."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 100}
+
+    def __init__(self, render_mode=None) -> None:
+        self.render_mode = render_mode
+
+    def render(self):
+        return np.zeros((16, 16, 3), dtype=np.uint8)
 
     def reset(self, *, seed=None, options=None):
         self.t = 0
@@ -171,6 +180,17 @@ CASES = {
     ),
     "eval on an env that emits NaN observations": (
         lambda t, p: ["eval", str(p / "policy.onnx"), "--env", "TestNaNObs-v0"],
+        ["TestNaNObs-v0 returned a non-finite observation at step 6"],
+    ),
+    "eval --video on an env that emits NaN observations": (
+        lambda t, p: [
+            "eval",
+            str(p / "policy.onnx"),
+            "--env",
+            "TestNaNObs-v0",
+            "--video",
+            str(t / "v.mp4"),
+        ],  # fmt: skip
         ["TestNaNObs-v0 returned a non-finite observation at step 6"],
     ),
     "run on an env that emits NaN observations": (

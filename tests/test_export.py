@@ -30,12 +30,14 @@ FAST = [
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two short InvertedPendulum runs: one with observation normalisation, one without."""
+    """Two short InvertedPendulum runs with a tanh head (the linear head has its own test
+    below): one with observation normalisation, one without."""
     root = tmp_path_factory.mktemp("export")
     dirs = {}
     for name, extra in (("plain", []), ("normalized", ["--normalize-obs"])):
         dirs[name] = root / name
-        args = ["--run-dir", str(dirs[name]), "--total-steps", "600", "--eval-every", "300"]
+        args = ["--run-dir", str(dirs[name]), "--total-steps", "600", "--eval-every", "300",
+                "--action-bound", "tanh"]  # fmt: skip
         code, _, err = run_main(["train", "InvertedPendulum-v4", *args, *FAST, *extra])
         assert code == 0, err
     return dirs

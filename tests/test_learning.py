@@ -38,7 +38,8 @@ def evaluate(actor: Actor, env_id: str, episodes: int, seed: int) -> float:
 
 
 def train_minimal(env_id: str, *, max_steps: int, seed: int, target: float) -> tuple[int, float]:
-    """Train with the env's preset; stop at the first evaluation >= target.
+    """Train a tanh actor with the env's preset rates, warm-up and noise; stop at the first
+    evaluation >= target.
 
     Returns (env steps taken, last evaluation's mean return).
     """
@@ -98,7 +99,8 @@ def test_learns_inverted_pendulum_within_20k_steps() -> None:
 
 @pytest.mark.slow
 def test_train_command_solves_inverted_pendulum_with_its_defaults(tmp_path) -> None:
-    """`ddpg-robot train InvertedPendulum-v4`, defaults only: best evaluation >= 900."""
+    """`ddpg-robot train InvertedPendulum-v4`, its preset only (inverting gradients): best
+    evaluation >= 900."""
     from ddpg_robot.checkpoint import load_checkpoint
     from tests.helpers import run_main
 
@@ -107,19 +109,21 @@ def test_train_command_solves_inverted_pendulum_with_its_defaults(tmp_path) -> N
     best = load_checkpoint(tmp_path / "ip" / "checkpoints" / "best.pt")
     print(out.strip().splitlines()[-2])
     assert best["step"] <= 20_000
+    assert best["actor_head"] == "linear"
     assert best["best_eval"] >= 900.0, out
 
 
 @pytest.mark.slow
-def test_invert_gradients_actor_solves_inverted_pendulum(tmp_path) -> None:
-    """The linear head kept in bounds by inverting gradients learns too (best eval >= 900)."""
+def test_tanh_actor_solves_inverted_pendulum_on_seed_0(tmp_path) -> None:
+    """The tanh head learns too on seed 0 (best eval >= 900); on 2 of 6 seeds it saturates
+    at a bound instead (docs/results.md), which is why the preset inverts gradients."""
     from ddpg_robot.checkpoint import load_checkpoint
     from tests.helpers import run_main
 
-    run_dir = tmp_path / "ig"
-    args = ["--action-bound", "invert-gradients", "--run-dir", str(run_dir), "--quiet"]
+    run_dir = tmp_path / "tanh"
+    args = ["--action-bound", "tanh", "--run-dir", str(run_dir), "--quiet"]
     code, out, err = run_main(["train", "InvertedPendulum-v4", *args])
     assert code == 0, err
     best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
-    assert best["actor_head"] == "linear"
+    assert best["actor_head"] == "tanh"
     assert best["best_eval"] >= 900.0, best["best_eval"]

@@ -63,8 +63,9 @@ def test_run_dir_layout_and_config(finished_run: Path) -> None:
     config = json.loads((finished_run / "config.json").read_text())
     assert config["env_id"] == "InvertedPendulum-v4"
     assert config["total_steps"] == 700 and config["hidden_sizes"] == [32, 32]
-    assert config["noise"] == "ou" and config["action_bound"] == "tanh"
-    assert config["lr_actor"] == 1e-3  # the InvertedPendulum preset, not the generic 3e-4
+    assert config["noise"] == "ou"  # the generic default; the next two are the preset's
+    assert config["action_bound"] == "invert-gradients"  # not the generic tanh
+    assert config["lr_actor"] == 1e-3  # not the generic 3e-4
     assert config["compile"] is True  # asked for; 500 updates are too few for it to apply
     assert (finished_run / "checkpoints" / "last.pt").is_file()
     assert (finished_run / "checkpoints" / "best.pt").is_file()
@@ -117,7 +118,7 @@ def test_checkpoints_hold_the_whole_state(finished_run: Path) -> None:
     assert {"actor_optimizer", "critic_optimizer"} <= set(last["learner"])
     assert last["buffer"]["size"] == 700
     assert set(last["rng"]) == {"torch", "env", "action_space", "eval_env"}
-    assert "state" in last["noise"] and last["actor_head"] == "tanh"
+    assert "state" in last["noise"] and last["actor_head"] == "linear"
     best = load_checkpoint(finished_run / "checkpoints" / "best.pt")
     assert best["buffer"] is None  # best.pt is for export: weights, not the replay data
     assert best["step"] == best["best_eval_step"]

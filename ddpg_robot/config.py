@@ -196,8 +196,8 @@ class TrainConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     # docs/results.md, InvertedPendulum-v4: learning rates decide this task (with 3e-4 for
     # both nets it stayed near a return of 60 after 15k steps, with 1e-3 it reaches 1000),
-    # and the head: a tanh actor saturated at a bound for good on 2 of 6 seeds (return 3),
-    # inverting gradients reached 1000 on all 6.
+    # and the head: a tanh actor saturated at a bound on 2 of 6 seeds (returns 3 and 40 at
+    # 20k), inverting gradients reached 1000 on all 6.
     "InvertedPendulum": {
         "action_bound": "invert-gradients",
         "total_steps": 20_000,
